@@ -1,0 +1,176 @@
+"""Every oslo.config option of Congress, in one place.
+
+``list_opts()`` feeds ``oslo-config-generator`` (namespace ``congress``), which writes
+``etc/congress.conf.sample``. Options keep the original Congress names and defaults where those make
+sense for an operator; where they differ the help text says so.
+
+``datalog/`` and ``policy/`` never import this module: they take plain arguments.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from oslo_config import cfg
+
+
+def _default_state_path() -> str:
+    """Where the all-in-one server keeps its SQLite database and keys without any config."""
+    if os.geteuid() == 0:
+        return "/var/lib/congress"
+    base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return os.path.join(base, "congress")
+
+
+core_opts = [
+    cfg.StrOpt("state_path", default=_default_state_path(),
+               sample_default="/var/lib/congress",
+               help="Directory for state that Congress writes: the default SQLite database, "
+                    "the encryption key for datasource secrets. Root defaults to "
+                    "/var/lib/congress, other users to ~/.local/state/congress."),
+    cfg.HostAddressOpt("bind_host", default="127.0.0.1",
+                       help="Address the REST API listens on. (The original defaulted to "
+                            "0.0.0.0; listening on loopback unless told otherwise is safer.)"),
+    cfg.PortOpt("bind_port", default=1789,
+                help="Port the REST API listens on. Each node on one host needs its own."),
+    cfg.IntOpt("max_simultaneous_requests", default=1024, min=1,
+               help="Upper bound on requests handled at once; waitress threads are "
+                    "min(this, api_threads)."),
+    cfg.IntOpt("api_threads", default=16, min=1,
+               help="Worker threads of the waitress server."),
+    cfg.BoolOpt("tcp_keepalive", default=False, help="Set SO_KEEPALIVE on API sockets."),
+    cfg.IntOpt("tcp_keepidle", default=600, help="TCP_KEEPIDLE for API sockets, seconds."),
+    cfg.IntOpt("api_workers", default=1, min=1,
+               help="Kept for compatibility; the API runs in the server process (threads)."),
+    cfg.IntOpt("max_request_body_size", default=64 * 1024 * 1024, min=1024,
+               help="Largest request body the API accepts, in bytes; larger bodies get 413."),
+    cfg.StrOpt("auth_strategy", default="noauth", choices=["noauth", "keystone"],
+               help="'keystone' validates tokens with keystonemiddleware; 'noauth' trusts "
+                    "everyone (a warning is logged). The original defaulted to keystone; "
+                    "Congress runs with no configuration at all, so the default is noauth."),
+    cfg.ListOpt("drivers", default=[],
+                help="Datasource driver ids that may be instantiated. Empty means every "
+                     "driver Congress ships (minus disabled_drivers)."),
+    cfg.ListOpt("disabled_drivers", default=[],
+                help="Driver ids never loaded, even if listed in drivers."),
+    cfg.ListOpt("custom_driver_endpoints", default=[],
+                help="Extra drivers as name=module:Class entries."),
+    cfg.IntOpt("datasource_sync_period", default=60, min=0,
+               help="Seconds between full re-syncs of policies and datasources with the "
+                    "database (repairs missed change notices). 0 disables the periodic sync."),
+    cfg.BoolOpt("enable_execute_action", default=True,
+                help="Execute actions derived by execute[...] rules. False logs them only."),
+    cfg.BoolOpt("replicated_policy_engine", default=False,
+                help="Kept for compatibility. Policy engines always sync through the DB and "
+                     "change notices on the bus."),
+    cfg.StrOpt("policy_library_path", default="/etc/congress/library",
+               help="Directory of library policy YAML files loaded when the library is empty."),
+    cfg.StrOpt("encryption_key_path", default="$state_path/keys",
+               sample_default="/etc/congress/keys",
+               help="Directory holding the Fernet key (aes_key) that encrypts datasource "
+                    "secrets in the database."),
+    cfg.StrOpt("tempdir", help="Directory for temporary files."),
+    cfg.BoolOpt("fatal_exception_format_errors", default=False,
+                help="Kept for compatibility; has no effect."),
+    cfg.BoolOpt("debug", short="d", default=False, help="Log at DEBUG level."),
+    cfg.StrOpt("log_file", help="Log to this file instead of standard error."),
+    cfg.BoolOpt("log_json", default=False,
+                help="Write one JSON object per log line (for log shippers)."),
+]
+
+cli_opts = [
+    cfg.BoolOpt("api", default=False, help="Run the REST API on this node."),
+    cfg.BoolOpt("policy-engine", default=False, help="Run a policy engine on this node."),
+    cfg.BoolOpt("datasources", default=False,
+                help="Run the datasource drivers on this node."),
+    cfg.StrOpt("node-id", default=socket.gethostname(), sample_default="<hostname>",
+               help="Id of this node on the bus; unique within a deployment."),
+    cfg.BoolOpt("delete-missing-driver-datasources", default=False,
+                help="At start, delete datasources whose driver is not available instead of "
+                     "refusing to start."),
+]
+
+dse_opts = [
+    cfg.StrOpt("bus_id", default="bus",
+               help="Id of this deployment's bus; nodes on other bus ids never see each other."),
+    cfg.IntOpt("ping_timeout", default=5, min=1,
+               help="Seconds to wait when checking that an unknown service is alive."),
+    cfg.IntOpt("long_timeout", default=120, min=1,
+               help="Seconds before a long RPC (policy changes, queries, simulate) times out."),
+    cfg.IntOpt("time_to_resub", default=10, min=1,
+               help="Seconds a gap in a table's update sequence may last before the "
+                    "subscriber asks for a fresh snapshot."),
+    cfg.BoolOpt("execute_action_retry", default=False,
+                help="Retry action requests that time out."),
+    cfg.IntOpt("execute_action_retry_timeout", default=600,
+               help="Give up retrying an action after this many seconds (<=0: never)."),
+    cfg.FloatOpt("heartbeat_interval", default=1.0, min=0.05,
+                 help="Seconds between heartbeats of a node."),
+    cfg.FloatOpt("heartbeat_timeout", default=5.0, min=0.1,
+                 help="A peer not heard from for this many seconds is forgotten; a "
+                      "datasource node then picks another leader policy engine."),
+    cfg.FloatOpt("rpc_timeout", default=30.0, min=0.1,
+                 help="Seconds before an ordinary RPC times out."),
+]
+
+database_opts = [
+    cfg.StrOpt("connection", secret=True,
+               default="sqlite:///$state_path/congress.sqlite",
+               sample_default="sqlite:////var/lib/congress/congress.sqlite",
+               help="SQLAlchemy URL of the database: sqlite:///path or "
+                    "mysql+pymysql://user:pass@host/congress?charset=utf8mb4."),
+    cfg.IntOpt("max_pool_size", default=10, min=1, help="Connection pool size."),
+    cfg.IntOpt("max_overflow", default=20, min=0, help="Connections beyond the pool."),
+    cfg.IntOpt("pool_timeout", default=10, min=1, help="Seconds to wait for a connection."),
+    cfg.IntOpt("max_retries", default=10, min=0,
+               help="Retries of a transaction that hits a deadlock or lost connection."),
+]
+
+healthcheck_opts = [
+    cfg.StrOpt("disable_by_file_path", default="$state_path/healthcheck_disable",
+               sample_default="/var/lib/congress/healthcheck_disable",
+               help="While this file exists, GET /healthcheck answers 503 so a load "
+                    "balancer drains the node (rolling upgrades, maintenance)."),
+    cfg.BoolOpt("detailed", default=False,
+                help="Include node details in the healthcheck body."),
+]
+
+json_ingester_opts = [
+    cfg.BoolOpt("enable", default=False, help="Enable the JSON ingester webhook routes."),
+    cfg.StrOpt("config_path", default="/etc/congress/json_ingesters",
+               help="Directory of JSON ingester definitions."),
+    cfg.StrOpt("config_reusables_path", default="/etc/congress/config_reusables.yaml",
+               help="YAML file of values reused by JSON ingester definitions."),
+]
+
+GROUPS = {
+    "DEFAULT": core_opts,
+    "dse": dse_opts,
+    "database": database_opts,
+    "healthcheck": healthcheck_opts,
+    "json_ingester": json_ingester_opts,
+}
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register every option of Congress on ``conf`` (idempotent)."""
+    for group, opts in GROUPS.items():
+        conf.register_opts(opts, group=None if group == "DEFAULT" else group)
+
+
+def register_cli_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_cli_opts(cli_opts)
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """For oslo-config-generator."""
+    return [("DEFAULT", core_opts + cli_opts)] + [
+        (group, opts) for group, opts in GROUPS.items() if group != "DEFAULT"]
+
+
+def new_conf() -> cfg.ConfigOpts:
+    """A fresh ConfigOpts with every Congress option registered (tests use one each)."""
+    conf = cfg.ConfigOpts()
+    register_opts(conf)
+    return conf

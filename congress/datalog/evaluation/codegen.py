@@ -1,0 +1,279 @@
+"""Join plans for rules, compiled to specialised Python functions.
+
+For each way the engine evaluates a rule (from scratch, from a change of one body literal, or
+backwards from a given head row) the planner orders the body literals greedily — the changed
+literal first, then filters (builtins, negations, fully bound literals) as soon as their inputs are
+bound, then the positive literal with the most bound columns and the fewest rows — and emits a
+function of nested loops over hash-index lookups. Generated code is several times faster than
+interpreting a plan, which is what keeps one-row updates well under a millisecond.
+
+Plan functions take ``V``: one view per body position (a :class:`Relation` or an
+:class:`OverlayView`), so the same code reads current or earlier states of relations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from congress.datalog.ast import Term
+from congress.datalog.builtins import Builtin
+from congress.datalog.evaluation.relation import EMPTY
+
+POS, NEG, BUILTIN, TRUE, FALSE = "pos", "neg", "builtin", "true", "false"
+
+# plan modes
+COUNT = "count"        # out[head] += sign
+HEADS = "heads"        # out.add(head)
+RANKED = "ranked"      # out[head] = min(out[head], 1 + max rank of recursive body rows)
+BACKWARD = "backward"  # generator of tuples of recursive body rows, head bound from seed
+
+
+@dataclass(eq=False)
+class CLit:
+    kind: str                         # POS, NEG, BUILTIN, TRUE, FALSE
+    rel: Any = None                   # relation key for POS/NEG
+    args: tuple[Term, ...] = ()
+    builtin: Builtin | None = None
+    existential: frozenset[str] = frozenset()   # NEG only: variables local to the negation
+
+    def variables(self) -> set[str]:
+        return {a.name for a in self.args if a.is_variable}
+
+    def key_positions(self) -> tuple[int, ...]:
+        """NEG: the argument positions that are not existential (what the negation tests)."""
+        return tuple(i for i, a in enumerate(self.args)
+                     if not (a.is_variable and a.name in self.existential))
+
+
+@dataclass(eq=False)
+class CRule:
+    """A rule as the engine evaluates it."""
+
+    id: Any
+    head_rel: Any
+    head_args: tuple[Term, ...]
+    body: list[CLit]
+    text: str = ""
+    plans: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"CRule({self.text or self.id})"
+
+
+def _const(value: Any, consts: dict[str, Any]) -> str:
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return repr(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    name = f"K{len(consts)}"
+    consts[name] = value
+    return name
+
+
+def _tuple_expr(exprs: list[str]) -> str:
+    if len(exprs) == 1:
+        return f"({exprs[0]},)"
+    return "(" + ", ".join(exprs) + ")"
+
+
+def _key_expr(exprs: list[str]) -> str:
+    return exprs[0] if len(exprs) == 1 else "(" + ", ".join(exprs) + ")"
+
+
+def order_body(rule: CRule, first: int | None, bound: set[str],
+               size: Callable[[Any], int]) -> list[int]:
+    """Greedy evaluation order of body positions."""
+    remaining = [i for i in range(len(rule.body)) if i != first]
+    order = [] if first is None else [first]
+    bound = set(bound)
+    if first is not None:
+        bound |= rule.body[first].variables() - rule.body[first].existential
+    while remaining:
+        pick = None
+        for i in remaining:
+            lit = rule.body[i]
+            if lit.kind in (TRUE, FALSE):
+                pick = i
+            elif lit.kind == NEG and (lit.variables() - lit.existential) <= bound:
+                pick = i
+            elif lit.kind == BUILTIN and {a.name for a in lit.args[:lit.builtin.num_inputs]
+                                          if a.is_variable} <= bound:
+                pick = i
+            elif lit.kind == POS and lit.variables() <= bound:
+                pick = i
+            if pick is not None:
+                break
+        if pick is None:
+            best = None
+            for i in remaining:
+                lit = rule.body[i]
+                if lit.kind != POS:
+                    continue
+                nbound = sum(1 for a in lit.args if not a.is_variable or a.name in bound)
+                cost = (size(lit.rel) + 1) / (20.0 ** nbound)
+                if best is None or cost < best[0]:
+                    best = (cost, i)
+            if best is None:
+                raise AssertionError(f"rule {rule} cannot be ordered (unsafe?)")
+            pick = best[1]
+        remaining.remove(pick)
+        order.append(pick)
+        lit = rule.body[pick]
+        if lit.kind in (POS, BUILTIN):
+            bound |= lit.variables()
+    return order
+
+
+def generate(rule: CRule, *, delta: int | None, head_bound: bool, mode: str,
+             rec_positions: frozenset[int] = frozenset(),
+             size: Callable[[Any], int] = lambda key: 0) -> Callable:
+    """Compile one plan of ``rule`` to a Python function.
+
+    * ``delta``: body position fed from ``seed`` (rows; for a NEG literal, keys over its
+      non-existential positions), or None.
+    * ``head_bound``: ``seed`` is a head row; its values bind the head's variables.
+    * ``mode``: COUNT ``f(V, seed, sign, out)``; HEADS ``f(V, seed, sign, out)`` (out is a set);
+      RANKED ``f(V, seed, sign, out)`` (out maps head -> rank); BACKWARD generator ``f(V, seed)``
+      yielding tuples ``((position, row), ...)`` for ``rec_positions``.
+    """
+    consts: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    lines: list[str] = []
+    pre: list[str] = []
+    depth = 1
+
+    def emit(line: str) -> None:
+        lines.append("    " * depth + line)
+
+    def var(name: str) -> str:
+        return names[name]
+
+    def bind_row(row: str, args: tuple[Term, ...], positions: tuple[int, ...] | None = None
+                 ) -> None:
+        """Check constants/bound vars against ``row`` and bind new variables."""
+        positions = tuple(range(len(args))) if positions is None else positions
+        for j, pos in enumerate(positions):
+            a = args[pos]
+            item = f"{row}[{j}]"
+            if not a.is_variable:
+                emit(f"if {item} != {_const(a.value, consts)}: continue")
+            elif a.name in names:
+                emit(f"if {item} != {var(a.name)}: continue")
+            else:
+                names[a.name] = f"v{len(names)}"
+                emit(f"{var(a.name)} = {item}")
+
+    def term_expr(a: Term) -> str:
+        return _const(a.value, consts) if not a.is_variable else var(a.name)
+
+    bound: set[str] = set()
+    if head_bound:
+        emit("h0 = seed")
+        emit("for _once in (0,):")
+        depth += 1
+        bind_row("h0", rule.head_args)
+        bound = set(names)
+    order = order_body(rule, delta, bound, size)
+
+    row_vars: dict[int, str] = {}
+    if delta is None and not head_bound:
+        emit("for _once in (0,):")
+        depth += 1
+    for step, pos in enumerate(order):
+        lit = rule.body[pos]
+        if step == 0 and delta is not None:
+            emit(f"for r{pos} in seed:")
+            depth += 1
+            if lit.kind == NEG:
+                bind_row(f"r{pos}", lit.args, lit.key_positions())
+            else:
+                bind_row(f"r{pos}", lit.args)
+                row_vars[pos] = f"r{pos}"
+            continue
+        if lit.kind == TRUE:
+            continue
+        if lit.kind == FALSE:
+            emit("continue")
+            continue
+        if lit.kind == BUILTIN:
+            b = lit.builtin
+            pre.append(f"B{pos} = BUILTINS[{pos}]")
+            inputs = [term_expr(a) for a in lit.args[:b.num_inputs]]
+            emit(f"o{pos} = B{pos}({_tuple_expr(inputs) if inputs else '()'})")
+            emit(f"if o{pos} is None: continue")
+            outs = lit.args[b.num_inputs:]
+            bind_row(f"o{pos}", outs) if outs else None
+            continue
+        if lit.kind == NEG:
+            keypos = lit.key_positions()
+            exprs = [term_expr(lit.args[i]) for i in keypos]
+            if len(keypos) == len(lit.args):
+                pre.append(f"R{pos} = V[{pos}].rows")
+                emit(f"if {_tuple_expr(exprs) if exprs else '()'} in R{pos}: continue")
+            else:
+                pre.append(f"I{pos} = V[{pos}].index({keypos!r})")
+                emit(f"if {_key_expr(exprs) if exprs else '()'} in I{pos}: continue")
+            continue
+        # positive literal
+        bpos = tuple(i for i, a in enumerate(lit.args)
+                     if not a.is_variable or a.name in names)
+        if len(bpos) == len(lit.args):
+            pre.append(f"R{pos} = V[{pos}].rows")
+            tup = _tuple_expr([term_expr(a) for a in lit.args]) if lit.args else "()"
+            emit(f"r{pos} = {tup}")
+            emit(f"if r{pos} not in R{pos}: continue")
+            row_vars[pos] = f"r{pos}"
+            continue
+        if bpos:
+            pre.append(f"I{pos} = V[{pos}].index({bpos!r})")
+            key = _key_expr([term_expr(lit.args[i]) for i in bpos])
+            emit(f"for r{pos} in I{pos}.get({key}, EMPTY):")
+        else:
+            pre.append(f"R{pos} = V[{pos}].rows")
+            emit(f"for r{pos} in R{pos}:")
+        depth += 1
+        free = tuple(i for i in range(len(lit.args)) if i not in bpos)
+        # bind the free positions (constants/bound ones were in the key)
+        for i in free:
+            a = lit.args[i]
+            if a.name in names:
+                emit(f"if r{pos}[{i}] != {var(a.name)}: continue")
+            else:
+                names[a.name] = f"v{len(names)}"
+                emit(f"{var(a.name)} = r{pos}[{i}]")
+        row_vars[pos] = f"r{pos}"
+
+    head = _tuple_expr([term_expr(a) for a in rule.head_args]) if rule.head_args else "()"
+    if mode == COUNT:
+        emit(f"h = {head}")
+        emit("out[h] = out.get(h, 0) + sign")
+    elif mode == HEADS:
+        emit(f"out.add({head})")
+    elif mode == RANKED:
+        ranks = [f"V[{p}].rows[{row_vars[p]}]" for p in sorted(rec_positions) if p in row_vars]
+        rank = "1" if not ranks else ("1 + " + (ranks[0] if len(ranks) == 1
+                                             else "max(" + ", ".join(ranks) + ")"))
+        emit(f"h = {head}")
+        emit(f"k = {rank}")
+        emit("if out.get(h, k + 1) > k: out[h] = k")
+    elif mode == BACKWARD:
+        items = [f"({p}, {row_vars[p]})" for p in sorted(rec_positions) if p in row_vars]
+        emit("yield " + (_tuple_expr(items) if items else "()"))
+    else:
+        raise ValueError(mode)
+
+    sig = "V, seed" if mode == BACKWARD else "V, seed, sign, out"
+    src = [f"def plan({sig}):"] + ["    " + p for p in pre] + lines
+    if mode == BACKWARD:
+        src.append("    if False: yield ()")
+    code = "\n".join(src)
+    namespace: dict[str, Any] = {"EMPTY": EMPTY, "BUILTINS": {
+        i: lit.builtin.evaluate for i, lit in enumerate(rule.body) if lit.kind == BUILTIN}}
+    namespace.update(consts)
+    exec(compile(code, f"<plan {rule.text or rule.id}>", "exec"), namespace)  # noqa: S102
+    fn = namespace["plan"]
+    fn.source = code  # for debugging and tests
+    return fn

@@ -1,0 +1,796 @@
+"""Incremental bottom-up evaluation of a stratified Datalog program.
+
+The :class:`Program` holds every relation (keyed by an opaque hashable, the runtime uses
+``(policy, table)``), every rule, and keeps every derived relation materialized and up to date:
+
+* Relations are ordered by *level* (a topological order of the dependency graph; the members of a
+  recursive strongly connected component share one level). Levels are maintained incrementally as
+  rules come and go; a full Tarjan pass only runs when a rule closes or may open a cycle.
+* Non-recursive relations count derivations. A change to a relation is pushed to every rule that
+  reads it through a *delta plan* (the rule with the changed literal first), evaluated against the
+  new state of relations already processed and the old state of those not yet processed (the
+  classic telescoping sum, so nothing is counted twice); head counts crossing zero are the
+  relation's own change, processed in level order.
+* A recursive component is processed as a unit: rows that may have lost their derivations are
+  checked with the Backward/Forward algorithm (look for another derivation among rows still present,
+  proving facts bottom-up with forward saturation; only rows with no proof are deleted), then
+  insertions run semi-naively. Rows carry a rank (derivation depth estimate) so the backward search
+  tries short proofs first.
+
+Nothing here knows about policies, kinds, parsing or I/O.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from congress.datalog.evaluation.codegen import (
+    BACKWARD,
+    COUNT,
+    HEADS,
+    NEG,
+    POS,
+    RANKED,
+    CLit,
+    CRule,
+    generate,
+)
+from congress.datalog.evaluation.relation import OverlayView, Relation
+
+Key = Any
+Row = tuple
+Changes = dict[Key, tuple[set[Row], set[Row]]]
+
+
+class _SccWork:
+    __slots__ = ("lower", "fact_adds", "fact_dels", "seed_adds", "seed_dels")
+
+    def __init__(self) -> None:
+        self.lower: list[tuple[CRule, int, list[Row], list[Row]]] = []
+        self.fact_adds: dict[Key, set[Row]] = defaultdict(set)
+        self.fact_dels: dict[Key, set[Row]] = defaultdict(set)
+        self.seed_adds: dict[Key, dict[Row, int]] = defaultdict(dict)
+        self.seed_dels: dict[Key, set[Row]] = defaultdict(set)
+
+
+class Program:
+    def __init__(self) -> None:
+        self.relations: dict[Key, Relation] = {}
+        self.rules: dict[Any, CRule] = {}
+        self.consumers: dict[Key, list[tuple[CRule, int]]] = defaultdict(list)
+        self.producers: dict[Key, list[CRule]] = defaultdict(list)
+        self.level: dict[Key, int] = {}
+        self.scc_of: dict[Key, int] = {}           # recursive relations only
+        self.scc_members: dict[int, list[Key]] = {}
+        self._scc_ids = itertools.count(1)
+        self.watched: set[Key] = set()
+        self.stats = defaultdict(int)
+
+    # ================================================================== relations
+    def relation(self, key: Key) -> Relation:
+        rel = self.relations.get(key)
+        if rel is None:
+            rel = self.relations[key] = Relation(key)
+            self.level.setdefault(key, 0)
+        return rel
+
+    def rows(self, key: Key) -> dict[Row, int]:
+        rel = self.relations.get(key)
+        return rel.rows if rel is not None else {}
+
+    def size(self, key: Key) -> int:
+        rel = self.relations.get(key)
+        return len(rel.rows) if rel is not None else 0
+
+    def drop_relation_if_unused(self, key: Key) -> None:
+        rel = self.relations.get(key)
+        if rel is not None and not rel.rows and not rel.facts and not self.producers.get(key) \
+                and not self.consumers.get(key) and key not in self.watched:
+            del self.relations[key]
+            self.level.pop(key, None)
+            self.producers.pop(key, None)
+            self.consumers.pop(key, None)
+
+    # ================================================================== dependency graph
+    def _deps(self, key: Key) -> Iterable[tuple[Key, bool]]:
+        for rule in self.producers.get(key, ()):
+            for lit in rule.body:
+                if lit.kind in (POS, NEG):
+                    yield lit.rel, lit.kind == NEG
+
+    def find_cycles(self, new_rules: Iterable[CRule] = (), removed: Iterable[Any] = ()
+                    ) -> list[tuple[list[Key], bool]]:
+        """Strongly connected components with a cycle, if ``new_rules`` were added.
+
+        Returns ``[(members, has_negative_edge_inside), ...]`` for every cyclic component that
+        involves a head of ``new_rules`` (all of them when ``new_rules`` is empty).
+        """
+        new_rules = list(new_rules)
+        removed = set(removed)
+        extra: dict[Key, list[tuple[Key, bool]]] = defaultdict(list)
+        for r in new_rules:
+            for lit in r.body:
+                if lit.kind in (POS, NEG):
+                    extra[r.head_rel].append((lit.rel, lit.kind == NEG))
+        if new_rules:
+            # fast path: a head nobody reads cannot close a cycle
+            heads = {r.head_rel for r in new_rules}
+            readers = {lit.rel for r in new_rules for lit in r.body if lit.kind in (POS, NEG)}
+            if not any(self.consumers.get(h) for h in heads) and not (heads & readers):
+                return []
+
+        def edges(node: Key) -> list[tuple[Key, bool]]:
+            out = [(b, neg) for rule in self.producers.get(node, ()) if rule.id not in removed
+                   for b, neg in ((lit.rel, lit.kind == NEG) for lit in rule.body
+                                  if lit.kind in (POS, NEG))]
+            out.extend(extra.get(node, ()))
+            return out
+
+        nodes = set(self.producers) | set(extra)
+        comps = _tarjan(nodes, edges)
+        out = []
+        heads = {r.head_rel for r in new_rules}
+        for comp in comps:
+            members = set(comp)
+            cyclic = len(comp) > 1 or any(b == comp[0] for b, _ in edges(comp[0]))
+            if not cyclic:
+                continue
+            if new_rules and not (members & heads):
+                continue
+            neg = any(neg and b in members for m in comp for b, neg in edges(m))
+            out.append((sorted(comp, key=repr), neg))
+        return out
+
+    def _recompute_structure(self) -> None:
+        """Full Tarjan + levels (after a cycle appears or may have disappeared)."""
+        nodes = set(self.relations) | set(self.producers)
+        comps = _tarjan(nodes, lambda n: list(self._deps(n)))  # reverse topological order
+        old_scc = dict(self.scc_of)
+        self.scc_of.clear()
+        self.scc_members.clear()
+        for comp in comps:
+            cyclic = len(comp) > 1 or any(b == comp[0] for b, _ in self._deps(comp[0]))
+            lvl = 0
+            members = set(comp)
+            for m in comp:
+                for b, _ in self._deps(m):
+                    if b not in members:
+                        lvl = max(lvl, self.level.get(b, 0) + 1)
+            for m in comp:
+                self.level[m] = lvl
+            if cyclic:
+                sid = next(self._scc_ids)
+                self.scc_members[sid] = sorted(comp, key=repr)
+                for m in comp:
+                    self.scc_of[m] = sid
+        # relations whose recursive status changed: fix the meaning of their row values
+        for key, rel in self.relations.items():
+            now = key in self.scc_of
+            if now and not rel.recursive:
+                rel.recursive = True
+                for row in rel.rows:
+                    rel.rows[row] = 0 if row in rel.facts else 1
+            elif not now and rel.recursive:
+                rel.recursive = False
+                self._recount(key)
+        del old_scc
+
+    def _recount(self, key: Key) -> None:
+        rel = self.relations[key]
+        counts: dict[Row, int] = {row: 1 for row in rel.facts}
+        for rule in self.producers.get(key, ()):
+            self._plan(rule, None, False, COUNT)(self._views(rule), None, 1, counts)
+        for row in list(rel.rows):
+            if row not in counts:
+                rel.remove(row)  # cannot happen when the component was consistent
+        for row, c in counts.items():
+            if c <= 0:
+                continue
+            if row in rel.rows:
+                rel.rows[row] = c
+            else:
+                rel.insert(row, c)
+
+    def _raise_levels(self, start: Key, minimum: int) -> None:
+        stack = [(start, minimum)]
+        while stack:
+            key, lvl = stack.pop()
+            if self.level.get(key, 0) >= lvl:
+                continue
+            members = self.scc_members[self.scc_of[key]] if key in self.scc_of else [key]
+            for m in members:
+                self.level[m] = lvl
+            for m in members:
+                for rule, _ in self.consumers.get(m, ()):
+                    h = rule.head_rel
+                    if h in members:
+                        continue
+                    stack.append((h, lvl + 1))
+
+    # ================================================================== plans
+    def _plan(self, rule: CRule, delta: int | None, head_bound: bool, mode: str,
+              rec: frozenset[int] = frozenset()) -> Callable:
+        k = (delta, head_bound, mode, rec)
+        fn = rule.plans.get(k)
+        if fn is None:
+            fn = generate(rule, delta=delta, head_bound=head_bound, mode=mode,
+                          rec_positions=rec, size=self.size)
+            rule.plans[k] = fn
+            self.stats["plans_compiled"] += 1
+        return fn
+
+    def _views(self, rule: CRule, override: dict[int, Any] | None = None) -> list[Any]:
+        views = []
+        for i, lit in enumerate(rule.body):
+            if override and i in override:
+                views.append(override[i])
+            elif lit.kind in (POS, NEG):
+                views.append(self.relation(lit.rel))
+            else:
+                views.append(None)
+        return views
+
+    def _rec_positions(self, rule: CRule) -> frozenset[int]:
+        sid = self.scc_of.get(rule.head_rel)
+        if sid is None:
+            return frozenset()
+        return frozenset(i for i, lit in enumerate(rule.body)
+                         if lit.kind == POS and self.scc_of.get(lit.rel) == sid)
+
+    # ================================================================== public updates
+    def add_rule(self, rule: CRule) -> Changes:
+        """Register and evaluate one (already validated) rule; returns watched changes."""
+        self.rules[rule.id] = rule
+        head = rule.head_rel
+        self.relation(head)
+        cyclic = bool(self.find_cycles([rule]))
+        self.producers[head].append(rule)
+        for i, lit in enumerate(rule.body):
+            if lit.kind in (POS, NEG):
+                self.relation(lit.rel)
+                self.consumers[lit.rel].append((rule, i))
+        if cyclic or head in self.scc_of:
+            self._recompute_structure()
+        else:
+            lvl = max([self.level.get(lit.rel, 0) + 1 for lit in rule.body
+                       if lit.kind in (POS, NEG)] or [1])
+            self._raise_levels(head, lvl)
+        run = _Run(self)
+        if head in self.scc_of:
+            work = run.scc_work(self.scc_of[head])
+            out: dict[Row, int] = {}
+            self._plan(rule, None, False, RANKED, self._rec_positions(rule))(
+                self._views(rule), None, 1, out)
+            for row, rank in out.items():
+                cur = work.seed_adds[head].get(row)
+                if cur is None or rank < cur:
+                    work.seed_adds[head][row] = rank
+        else:
+            counts: dict[Row, int] = {}
+            self._plan(rule, None, False, COUNT)(self._views(rule), None, 1, counts)
+            run.add_counts(head, counts)
+        return run.run()
+
+    def remove_rule(self, rule_id: Any) -> Changes:
+        rule = self.rules.pop(rule_id)
+        head = rule.head_rel
+        run = _Run(self)
+        recursive = head in self.scc_of
+        if recursive:
+            out: set[Row] = set()
+            self._plan(rule, None, False, HEADS)(self._views(rule), None, 1, out)
+            work = run.scc_work(self.scc_of[head])
+            work.seed_dels[head] |= out
+        else:
+            counts: dict[Row, int] = {}
+            self._plan(rule, None, False, COUNT)(self._views(rule), None, -1, counts)
+            run.add_counts(head, counts)
+        self.producers[head].remove(rule)
+        for i, lit in enumerate(rule.body):
+            if lit.kind in (POS, NEG):
+                self.consumers[lit.rel].remove((rule, i))
+        changes = run.run()
+        if recursive:
+            self._recompute_structure()
+        for lit in rule.body:
+            if lit.kind in (POS, NEG):
+                self.drop_relation_if_unused(lit.rel)
+        self.drop_relation_if_unused(head)
+        return changes
+
+    def update_facts(self, adds: dict[Key, Iterable[Row]] | None = None,
+                     dels: dict[Key, Iterable[Row]] | None = None) -> Changes:
+        """Insert/delete explicit facts (all in one propagation pass)."""
+        run = _Run(self)
+        for key, rows in (dels or {}).items():
+            rel = self.relation(key)
+            gone = [r for r in rows if r in rel.facts]
+            if not gone:
+                continue
+            rel.facts.difference_update(gone)
+            run.fact_changes(key, (), gone)
+        for key, rows in (adds or {}).items():
+            rel = self.relation(key)
+            new = [r for r in rows if r not in rel.facts]
+            if not new:
+                continue
+            rel.facts.update(new)
+            run.fact_changes(key, new, ())
+        return run.run()
+
+    def replace_facts(self, key: Key, rows: Iterable[Row]) -> Changes:
+        rel = self.relation(key)
+        rows = set(rows)
+        return self.update_facts({key: rows - rel.facts}, {key: rel.facts - rows})
+
+    def watch(self, key: Key) -> None:
+        self.watched.add(key)
+        self.relation(key)
+
+    def unwatch(self, key: Key) -> None:
+        self.watched.discard(key)
+
+
+class _Run:
+    """One propagation pass."""
+
+    def __init__(self, prog: Program) -> None:
+        self.p = prog
+        self.heap: list[tuple[int, int, Any]] = []
+        self.queued: set[Any] = set()
+        self.counts: dict[Key, dict[Row, int]] = {}
+        self.scc: dict[int, _SccWork] = {}
+        self.applied: dict[Key, tuple[list[Row], list[Row]]] = {}
+        self.watched_changes: Changes = {}
+        self.tiebreak = itertools.count()
+
+    # ------------------------------------------------------------------ queueing
+    def _push(self, unit: Any, level: int) -> None:
+        if unit not in self.queued:
+            self.queued.add(unit)
+            heapq.heappush(self.heap, (level, next(self.tiebreak), unit))
+
+    def add_counts(self, key: Key, counts: dict[Row, int]) -> None:
+        if not counts:
+            return
+        pending = self.counts.get(key)
+        if pending is None:
+            self.counts[key] = counts
+        else:
+            for row, c in counts.items():
+                pending[row] = pending.get(row, 0) + c
+        self._push(("rel", key), self.p.level.get(key, 0))
+
+    def scc_work(self, sid: int) -> _SccWork:
+        work = self.scc.get(sid)
+        if work is None:
+            work = self.scc[sid] = _SccWork()
+            members = self.p.scc_members[sid]
+            self._push(("scc", sid), self.p.level.get(members[0], 0))
+        return work
+
+    def fact_changes(self, key: Key, adds: Iterable[Row], dels: Iterable[Row]) -> None:
+        sid = self.p.scc_of.get(key)
+        if sid is not None:
+            work = self.scc_work(sid)
+            work.fact_adds[key].update(adds)
+            work.fact_dels[key].update(dels)
+            return
+        counts: dict[Row, int] = {}
+        for r in adds:
+            counts[r] = counts.get(r, 0) + 1
+        for r in dels:
+            counts[r] = counts.get(r, 0) - 1
+        self.add_counts(key, counts)
+
+    # ------------------------------------------------------------------ main loop
+    def run(self) -> Changes:
+        while self.heap:
+            _, _, unit = heapq.heappop(self.heap)
+            self.queued.discard(unit)
+            if unit[0] == "rel":
+                self._process_relation(unit[1])
+            else:
+                self._process_scc(unit[1])
+        return self.watched_changes
+
+    def _record(self, key: Key, ins: list[Row], dels: list[Row]) -> None:
+        self.applied[key] = (ins, dels)
+        if key in self.p.watched:
+            prev = self.watched_changes.get(key)
+            if prev is None:
+                self.watched_changes[key] = (set(ins), set(dels))
+            else:
+                pi, pd = prev
+                for r in ins:
+                    if r in pd:
+                        pd.discard(r)
+                    else:
+                        pi.add(r)
+                for r in dels:
+                    if r in pi:
+                        pi.discard(r)
+                    else:
+                        pd.add(r)
+
+    def _process_relation(self, key: Key) -> None:
+        deltas = self.counts.pop(key, None)
+        if not deltas:
+            return
+        rel = self.p.relation(key)
+        rows = rel.rows
+        ins: list[Row] = []
+        dels: list[Row] = []
+        for row, c in deltas.items():
+            if not c:
+                continue
+            old = rows.get(row, 0)
+            new = old + c
+            if new < 0:
+                raise AssertionError(f"negative derivation count for {key} {row}")
+            if new == 0:
+                rel.remove(row)
+                dels.append(row)
+            elif old == 0:
+                rel.insert(row, new)
+                ins.append(row)
+            else:
+                rows[row] = new
+        if ins or dels:
+            self.p.stats["rows_changed"] += len(ins) + len(dels)
+            self._record(key, ins, dels)
+            self._fanout(key, ins, dels, {})
+
+    # ------------------------------------------------------------------ pushing changes
+    def _old_view(self, key: Key, later: dict[Key, tuple[list[Row], list[Row]]]) -> Any:
+        ins, dels = later[key]
+        return OverlayView(self.p.relation(key), ins, dels)
+
+    def _fanout(self, key: Key, ins: list[Row], dels: list[Row],
+                later: dict[Key, tuple[list[Row], list[Row]]]) -> None:
+        """Push the (already applied) change of ``key`` to the rules reading it.
+
+        ``later``: relations already applied that must still look old to these rules (members of
+        the same recursive component processed after ``key``).
+        """
+        p = self.p
+        for rule, pos in list(p.consumers.get(key, ())):
+            head = rule.head_rel
+            sid = p.scc_of.get(head)
+            if sid is not None:
+                if p.scc_of.get(key) == sid:
+                    continue  # inside the component: handled by its own pass
+                self.scc_work(sid).lower.append((rule, pos, ins, dels))
+                continue
+            lit = rule.body[pos]
+            override: dict[int, Any] = {}
+            for k, other in enumerate(rule.body):
+                if other.kind not in (POS, NEG) or k == pos:
+                    continue
+                if other.rel == key and k > pos:
+                    override[k] = OverlayView(p.relation(key), ins, dels)
+                elif other.rel in later:
+                    override[k] = self._old_view(other.rel, later)
+            views = p._views(rule, override)
+            counts: dict[Row, int] = {}
+            if lit.kind == POS:
+                fn = p._plan(rule, pos, False, COUNT)
+                if ins:
+                    fn(views, ins, 1, counts)
+                if dels:
+                    fn(views, dels, -1, counts)
+            else:
+                became_true, became_false = self._negation_transitions(lit, key, ins, dels)
+                fn = p._plan(rule, pos, False, COUNT)
+                if became_true:
+                    fn(views, became_true, 1, counts)
+                if became_false:
+                    fn(views, became_false, -1, counts)
+            if counts:
+                self.add_counts(head, counts)
+
+    def _negation_transitions(self, lit: CLit, key: Key, ins: list[Row], dels: list[Row]
+                              ) -> tuple[list[tuple], list[tuple]]:
+        """Keys (over the negation's bound positions) whose existence flipped.
+
+        Returns (keys now absent: the negation became true, keys now present: it became false).
+        """
+        keypos = lit.key_positions()
+        if len(keypos) == len(lit.args):
+            return list(dels), list(ins)
+        rel = self.p.relation(key)
+        idx = rel.index(keypos)
+        now_present: list[tuple] = []
+        now_absent: list[tuple] = []
+        ins_keys = {tuple(r[i] for i in keypos) for r in ins}
+        del_keys = {tuple(r[i] for i in keypos) for r in dels}
+        old = OverlayView(rel, ins, dels).index(keypos)
+        single = len(keypos) == 1
+        for k in ins_keys | del_keys:
+            ik = k[0] if single else k
+            before = ik in old
+            after = ik in idx
+            if after and not before:
+                now_present.append(k)
+            elif before and not after:
+                now_absent.append(k)
+        return now_absent, now_present
+
+    # ------------------------------------------------------------------ recursive components
+    def _process_scc(self, sid: int) -> None:
+        p = self.p
+        work = self.scc.pop(sid)
+        members = p.scc_members[sid]
+        member_set = set(members)
+        rules = [r for m in members for r in p.producers.get(m, ())]
+
+        # ---- 1. deletion candidates
+        cands: dict[Key, set[Row]] = defaultdict(set)
+        for key, rows in work.fact_dels.items():
+            rel = p.relation(key)
+            cands[key] |= {r for r in rows if r in rel.rows}
+        for key, rows in work.seed_dels.items():
+            rel = p.relation(key)
+            cands[key] |= {r for r in rows if r in rel.rows}
+        for rule, pos, ins, dels in work.lower:
+            lit = rule.body[pos]
+            if lit.kind == POS:
+                seeds = dels
+            else:
+                seeds = self._negation_transitions(lit, lit.rel, ins, dels)[1]
+            if not seeds:
+                continue
+            override = {k: OverlayView(p.relation(o.rel), *self.applied[o.rel])
+                        for k, o in enumerate(rule.body)
+                        if o.kind in (POS, NEG) and o.rel in self.applied and k != pos}
+            out: set[Row] = set()
+            p._plan(rule, pos, False, HEADS)(p._views(rule, override), seeds, 1, out)
+            rel = p.relation(rule.head_rel)
+            cands[rule.head_rel] |= {r for r in out if r in rel.rows}
+        deleted = _BackwardForward(p, sid, members, rules).delete(cands) if cands else {}
+
+        # ---- 2. insertions, semi-naively
+        delta: dict[Key, dict[Row, int]] = defaultdict(dict)
+
+        def offer(key: Key, row: Row, rank: int) -> None:
+            if row in p.relation(key).rows:
+                return
+            cur = delta[key].get(row)
+            if cur is None or rank < cur:
+                delta[key][row] = rank
+
+        for key, rows in work.fact_adds.items():
+            for r in rows:
+                offer(key, r, 0)
+        for key, rows in work.seed_adds.items():
+            for r, rank in rows.items():
+                offer(key, r, rank)
+        for rule, pos, ins, dels in work.lower:
+            lit = rule.body[pos]
+            seeds = ins if lit.kind == POS else self._negation_transitions(lit, lit.rel, ins,
+                                                                           dels)[0]
+            if not seeds:
+                continue
+            out: dict[Row, int] = {}
+            p._plan(rule, pos, False, RANKED, p._rec_positions(rule))(
+                p._views(rule), seeds, 1, out)
+            for r, rank in out.items():
+                offer(rule.head_rel, r, rank)
+        inserted: dict[Key, list[Row]] = defaultdict(list)
+        while any(delta.values()):
+            current = {k: v for k, v in delta.items() if v}
+            delta = defaultdict(dict)
+            for key, rows in current.items():
+                rel = p.relation(key)
+                for row, rank in rows.items():
+                    rel.insert(row, rank)
+                    inserted[key].append(row)
+            for key, rows in current.items():
+                for rule, pos in p.consumers.get(key, ()):
+                    if rule.head_rel not in member_set:
+                        continue
+                    out = {}
+                    p._plan(rule, pos, False, RANKED, p._rec_positions(rule))(
+                        p._views(rule), list(rows), 1, out)
+                    for r, rank in out.items():
+                        offer(rule.head_rel, r, rank)
+            p.stats["seminaive_rounds"] += 1
+
+        # ---- 3. net change of each member, pushed outwards
+        net: dict[Key, tuple[list[Row], list[Row]]] = {}
+        for m in members:
+            gone = deleted.get(m, set())
+            came = inserted.get(m, [])
+            came_set = set(came)
+            ins = [r for r in came if r not in gone]
+            dels = [r for r in gone if r not in came_set]
+            if ins or dels:
+                net[m] = (ins, dels)
+        later = dict(net)
+        for m in members:
+            if m not in net:
+                continue
+            ins, dels = net[m]
+            later.pop(m)
+            self.p.stats["rows_changed"] += len(ins) + len(dels)
+            self._record(m, ins, dels)
+            self._fanout(m, ins, dels, later)
+
+
+class _BackwardForward:
+    """Which candidate rows of a recursive component lost every derivation (Motik et al. 2015).
+
+    ``check`` searches backwards for a derivation from rows still present, depth first and trying
+    low-rank (shallow) derivations first; ``prove`` saturates forwards among checked rows, so a
+    row found provable proves everything checked that depends on it. A row checked and not proved
+    once the search is over has no derivation: it is deleted and the rows it helped derive become
+    candidates in turn.
+    """
+
+    def __init__(self, prog: Program, sid: int, members: list[Key], rules: list[CRule]) -> None:
+        self.p = prog
+        self.sid = sid
+        self.members = set(members)
+        self.checked: set[tuple[Key, Row]] = set()
+        self.proved: dict[Key, Relation] = {m: Relation(m) for m in members}
+        self.producers = {m: [r for r in rules if r.head_rel == m] for m in members}
+
+    def is_proved(self, fact: tuple[Key, Row]) -> bool:
+        return fact[1] in self.proved[fact[0]].rows
+
+    def delete(self, cands: dict[Key, set[Row]]) -> dict[Key, set[Row]]:
+        p = self.p
+        queue = [(k, r) for k, rows in cands.items() for r in rows]
+        deleted: dict[Key, set[Row]] = defaultdict(set)
+        while queue:
+            fact = queue.pop()
+            key, row = fact
+            rel = p.relation(key)
+            if row not in rel.rows or self.is_proved(fact):
+                continue
+            self.check(fact)
+            if self.is_proved(fact):
+                continue
+            rel.remove(row)
+            deleted[key].add(row)
+            p.stats["bf_deleted"] += 1
+            for rule, pos in p.consumers.get(key, ()):
+                if rule.head_rel not in self.members:
+                    continue
+                out: set[Row] = set()
+                p._plan(rule, pos, False, HEADS)(p._views(rule), [row], 1, out)
+                hrel = p.relation(rule.head_rel)
+                for h in out:
+                    if h in hrel.rows and not self.is_proved((rule.head_rel, h)):
+                        queue.append((rule.head_rel, h))
+        return deleted
+
+    def _instances(self, fact: tuple[Key, Row]) -> list[tuple]:
+        key, row = fact
+        p = self.p
+        found: list[tuple[int, tuple]] = []
+        for rule in self.producers.get(key, ()):
+            rec = p._rec_positions(rule)
+            fn = p._plan(rule, None, True, BACKWARD, rec)
+            for inst in fn(p._views(rule), row):
+                facts = tuple((rule.body[pos].rel, r) for pos, r in inst)
+                rank = max((p.relation(k).rows.get(r, 0) for k, r in facts), default=-1)
+                found.append((rank, facts))
+        found.sort(key=lambda x: x[0])
+        return [f for _, f in found]
+
+    def check(self, root: tuple[Key, Row]) -> None:
+        if root in self.checked:
+            return
+        self.checked.add(root)
+        if root[1] in self.p.relation(root[0]).facts:
+            self.prove(root)
+            return
+        stack = [[root, iter(self._instances(root)), None, 0]]
+        p = self.p
+        while stack:
+            frame = stack[-1]
+            fact = frame[0]
+            if self.is_proved(fact):
+                stack.pop()
+                continue
+            cur = frame[2]
+            if cur is None:
+                cur = next(frame[1], None)
+                if cur is None:
+                    stack.pop()
+                    continue
+                frame[2], frame[3] = cur, 0
+                if not cur:            # derivation from lower strata only
+                    self.prove(fact)
+                    continue
+            if frame[3] < len(cur):
+                sub = cur[frame[3]]
+                frame[3] += 1
+                if self.is_proved(sub) or sub in self.checked:
+                    continue
+                if sub[1] not in p.relation(sub[0]).rows:
+                    continue
+                self.checked.add(sub)
+                p.stats["bf_checked"] += 1
+                if sub[1] in p.relation(sub[0]).facts:
+                    self.prove(sub)
+                    continue
+                stack.append([sub, iter(self._instances(sub)), None, 0])
+                continue
+            if all(self.is_proved(s) for s in cur):
+                self.prove(fact)
+            frame[2] = None
+
+    def prove(self, fact: tuple[Key, Row]) -> None:
+        p = self.p
+        work = [fact]
+        while work:
+            key, row = work.pop()
+            prel = self.proved[key]
+            if row in prel.rows:
+                continue
+            prel.insert(row, p.relation(key).rows.get(row, 0))
+            for rule, pos in p.consumers.get(key, ()):
+                head = rule.head_rel
+                if head not in self.members:
+                    continue
+                override = {k: self.proved[lit.rel] for k, lit in enumerate(rule.body)
+                            if lit.kind == POS and lit.rel in self.members and k != pos}
+                out: set[Row] = set()
+                p._plan(rule, pos, False, HEADS)(p._views(rule, override), [row], 1, out)
+                for h in out:
+                    f = (head, h)
+                    if f in self.checked and h not in self.proved[head].rows:
+                        work.append(f)
+
+
+def _tarjan(nodes: Iterable[Key], edges: Callable[[Key], Iterable[tuple[Key, bool]]]
+            ) -> list[list[Key]]:
+    """Strongly connected components, in reverse topological order (dependencies first)."""
+    index: dict[Key, int] = {}
+    low: dict[Key, int] = {}
+    on_stack: set[Key] = set()
+    stack: list[Key] = []
+    comps: list[list[Key]] = []
+    counter = itertools.count()
+    for start in list(nodes):
+        if start in index:
+            continue
+        work = [(start, iter([b for b, _ in edges(start)]))]
+        index[start] = low[start] = next(counter)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, it = work[-1]
+            advanced = False
+            for nxt in it:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = next(counter)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter([b for b, _ in edges(nxt)])))
+                    advanced = True
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.append(w)
+                    if w == node:
+                        break
+                comps.append(comp)
+    return comps

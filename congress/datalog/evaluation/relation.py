@@ -1,0 +1,183 @@
+"""Hash-indexed relations and read-only views of them.
+
+A :class:`Relation` maps each present row (a tuple of str/int/float) to a number:
+
+* in non-recursive relations, the number of derivations (explicit facts count one each), so
+  incremental maintenance is a matter of adding and subtracting counts;
+* in recursive relations, the *rank* of the row (0 for facts, else one more than the highest rank of
+  the recursive body facts that first derived it): a cheap estimate of derivation depth used to pick
+  short proofs first when checking whether a row is still derivable.
+
+Indexes are built on demand per column tuple and kept up to date; an index maps the key (the value
+itself for one column, a tuple for several) to the set of rows with that key.
+
+Generated join code (``codegen.py``) only ever uses ``view.rows`` (membership and iteration) and
+``view.index(cols)`` (``get``/``in``), so :class:`OverlayView` can present an older state of a
+relation (current rows minus ``plus`` plus ``minus``) without copying it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from operator import itemgetter
+from typing import Any
+
+Row = tuple
+EMPTY: tuple = ()
+
+
+def key_function(cols: tuple[int, ...]):
+    """Row -> index key (a bare value for one column, a tuple for several)."""
+    if len(cols) == 0:
+        return lambda row: ()
+    return itemgetter(*cols)
+
+
+class Relation:
+    __slots__ = ("key", "rows", "indexes", "_keyfns", "facts", "recursive")
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+        self.rows: dict[Row, int] = {}
+        self.indexes: dict[tuple[int, ...], dict[Any, set[Row]]] = {}
+        self._keyfns: dict[tuple[int, ...], Any] = {}
+        self.facts: set[Row] = set()     # explicit facts (inserted statements, datasource rows)
+        self.recursive = False
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        return f"Relation({self.key!r}, {len(self.rows)} rows)"
+
+    # ------------------------------------------------------------------ indexes
+    def index(self, cols: tuple[int, ...]) -> dict[Any, set[Row]]:
+        idx = self.indexes.get(cols)
+        if idx is None:
+            fn = key_function(cols)
+            idx = {}
+            for row in self.rows:
+                k = fn(row)
+                bucket = idx.get(k)
+                if bucket is None:
+                    idx[k] = {row}
+                else:
+                    bucket.add(row)
+            self.indexes[cols] = idx
+            self._keyfns[cols] = fn
+        return idx
+
+    def drop_indexes(self) -> None:
+        self.indexes.clear()
+        self._keyfns.clear()
+
+    # ------------------------------------------------------------------ updates
+    def insert(self, row: Row, value: int) -> None:
+        """Add a row that is not present."""
+        self.rows[row] = value
+        for cols, idx in self.indexes.items():
+            k = self._keyfns[cols](row)
+            bucket = idx.get(k)
+            if bucket is None:
+                idx[k] = {row}
+            else:
+                bucket.add(row)
+
+    def remove(self, row: Row) -> None:
+        """Remove a present row."""
+        del self.rows[row]
+        for cols, idx in self.indexes.items():
+            k = self._keyfns[cols](row)
+            bucket = idx[k]
+            if len(bucket) == 1:
+                del idx[k]
+            else:
+                bucket.discard(row)
+
+    def insert_many(self, rows: Iterable[Row], value: int = 1) -> None:
+        rows_dict = self.rows
+        if not self.indexes:
+            for row in rows:
+                rows_dict[row] = value
+            return
+        for row in rows:
+            self.insert(row, value)
+
+    def clear(self) -> None:
+        self.rows.clear()
+        self.drop_indexes()
+
+
+class _OverlayRows:
+    __slots__ = ("base", "plus", "minus")
+
+    def __init__(self, base: dict, plus: set, minus: set) -> None:
+        self.base, self.plus, self.minus = base, plus, minus
+
+    def __contains__(self, row: Row) -> bool:
+        if row in self.minus:
+            return False
+        return row in self.base or row in self.plus
+
+    def __iter__(self) -> Iterator[Row]:
+        minus = self.minus
+        for row in self.base:
+            if row not in minus:
+                yield row
+        yield from self.plus
+
+    def __len__(self) -> int:
+        return len(self.base) - len(self.minus) + len(self.plus)
+
+    def __getitem__(self, row: Row) -> int:
+        if row in self.minus:
+            raise KeyError(row)
+        return self.base.get(row, 0)
+
+
+class _OverlayIndex:
+    __slots__ = ("base", "plus", "minus")
+
+    def __init__(self, base: dict, plus: dict, minus: set) -> None:
+        self.base, self.plus, self.minus = base, plus, minus
+
+    def get(self, key: Any, default: Any = EMPTY) -> Any:
+        rows = self.base.get(key)
+        extra = self.plus.get(key)
+        if rows is None and extra is None:
+            return default
+        out = set(rows) - self.minus if rows else set()
+        if extra:
+            out |= extra
+        return out or default
+
+    def __contains__(self, key: Any) -> bool:
+        return bool(self.get(key, None))
+
+
+class OverlayView:
+    """``relation`` as it was before a change: its rows minus ``added`` plus ``removed``."""
+
+    __slots__ = ("rel", "plus", "minus", "rows", "_indexes", "key")
+
+    def __init__(self, rel: Relation, added: Iterable[Row], removed: Iterable[Row]) -> None:
+        self.rel = rel
+        self.key = rel.key
+        self.minus = set(added)
+        self.plus = set(removed)
+        self.rows = _OverlayRows(rel.rows, self.plus, self.minus)
+        self._indexes: dict[tuple[int, ...], _OverlayIndex] = {}
+
+    def index(self, cols: tuple[int, ...]) -> _OverlayIndex:
+        idx = self._indexes.get(cols)
+        if idx is None:
+            fn = key_function(cols)
+            plus_idx: dict[Any, set[Row]] = {}
+            for row in self.plus:
+                plus_idx.setdefault(fn(row), set()).add(row)
+            idx = _OverlayIndex(self.rel.index(cols), plus_idx, self.minus)
+            self._indexes[cols] = idx
+        return idx
+
+    def __len__(self) -> int:
+        return len(self.rows)

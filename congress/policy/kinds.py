@@ -1,0 +1,32 @@
+"""Policy kinds and what each accepts (spec/policy-language.md §5)."""
+
+from __future__ import annotations
+
+import re
+
+NONRECURSIVE = "nonrecursive"
+ACTION = "action"
+DATABASE = "database"
+MATERIALIZED = "materialized"
+DATASOURCE = "datasource"
+Z3 = "z3"
+
+#: kinds a user may create (datasource policies normally come with a datasource)
+CREATABLE = (NONRECURSIVE, ACTION, DATABASE, MATERIALIZED, DATASOURCE)
+#: kinds whose rules the engine evaluates continuously
+EVALUATED = (NONRECURSIVE, MATERIALIZED)
+#: kinds whose tables may be recursive (our extension: the original rejected all recursion)
+RECURSIVE_OK = (MATERIALIZED,)
+
+DEFAULT_POLICIES = (
+    # name, kind, description
+    ("classification", NONRECURSIVE, "default policy"),
+    ("action", ACTION, "default action policy"),
+)
+
+_NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
+
+
+def valid_policy_name(name: object) -> bool:
+    """Usable as a ``name:table`` prefix in rules, and not ``builtin``."""
+    return isinstance(name, str) and bool(_NAME.match(name)) and name != "builtin"

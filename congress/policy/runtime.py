@@ -1,0 +1,667 @@
+"""The policy Runtime: many policies of different kinds over one incrementally evaluated program.
+
+A :class:`Runtime` is pure: no I/O, no threads, no config. The policy engine service wraps it
+with a lock, the database and the bus.
+
+Relations are named ``(policy, table)``: the rules of policy ``P`` define ``(P, t)`` for their
+heads, a body literal ``Q:t(...)`` reads ``(Q, t)`` and an unprefixed one ``(P, t)``; datasource
+policies hold the rows their drivers publish. ``execute[svc:act(...)]`` heads define
+``(P, "execute[svc:act]")``, whose new rows are actions to run.
+
+Every change (statements, data, policies) is all-or-nothing: it is fully checked before anything is
+applied, and returns an :class:`Update` that says which action rows appeared or went away.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from congress.datalog import analysis
+from congress.datalog.analysis import PolicyView, builtin_of, relation_table
+from congress.datalog.ast import Literal, Rule, Statement, Variable
+from congress.datalog.evaluation.codegen import BUILTIN, FALSE, NEG, POS, TRUE, CLit, CRule
+from congress.datalog.evaluation.program import Program
+from congress.datalog.parser import parse_atom, parse_statements
+from congress.exceptions import (
+    HeadError,
+    InvalidPolicyName,
+    KindError,
+    PolicyError,
+    PolicyExists,
+    PolicyNotFound,
+    PolicyValidationError,
+    RecursionNotAllowed,
+    RuleExistsError,
+    RuleNotFound,
+    RuleNotPermitted,
+    SchemaError,
+    StratificationError,
+    TableNotFound,
+    UnknownPolicyKind,
+)
+from congress.policy import kinds
+
+Row = tuple
+RelKey = tuple[str, str]
+
+
+@dataclass
+class RuleRecord:
+    """A statement stored in a policy, as the API sees it."""
+
+    id: str
+    policy: str
+    text: str                    # the original text (what is persisted and listed)
+    statement: Statement         # parsed, before column elimination
+    prepared: Statement          # after column elimination / safety reordering
+    name: str | None = None
+    comment: str = ""
+    existential: frozenset[str] = frozenset()
+
+    @property
+    def is_fact(self) -> bool:
+        return isinstance(self.prepared, Literal)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "comment": self.comment, "rule": self.text}
+
+
+@dataclass
+class Policy:
+    name: str
+    kind: str
+    id: str
+    abbreviation: str
+    description: str = ""
+    owner: str = "user"
+    rules: dict[str, RuleRecord] = field(default_factory=dict)
+    by_key: dict[Any, str] = field(default_factory=dict)      # statement key -> rule id
+    schema: dict[str, list[str]] | None = None                # datasource policies
+    schema_raw: dict[str, list[Any]] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "abbreviation": self.abbreviation,
+                "description": self.description, "owner_id": self.owner, "kind": self.kind}
+
+    def view(self) -> PolicyView:
+        return PolicyView(self.name, self.kind, self.schema)
+
+
+@dataclass
+class Action:
+    """A row of an ``execute[...]`` table."""
+
+    policy: str
+    service: str
+    action: str
+    args: Row
+
+    def key(self) -> tuple:
+        return (self.policy, self.service, self.action, self.args)
+
+
+@dataclass
+class Update:
+    """What a change did to the action rows (reactive enforcement acts on ``actions_added``)."""
+
+    actions_added: list[Action] = field(default_factory=list)
+    actions_removed: list[Action] = field(default_factory=list)
+    records: list[RuleRecord] = field(default_factory=list)
+
+    def merge(self, other: Update) -> Update:
+        self.actions_added.extend(other.actions_added)
+        self.actions_removed.extend(other.actions_removed)
+        self.records.extend(other.records)
+        return self
+
+
+def statement_key(stmt: Statement) -> Any:
+    """Equality of statements as the original defined it (body order does not matter)."""
+    if isinstance(stmt, Rule):
+        return ("rule", tuple(sorted(str(h) for h in stmt.heads)),
+                tuple(sorted(str(b) for b in stmt.body)))
+    return ("atom", str(stmt))
+
+
+def normalize_value(v: Any) -> str | int | float:
+    """A driver/JSON value as the engine sees it (spec §8; non-ASCII text is kept)."""
+    t = type(v)
+    if t is str or t is int or t is float:
+        return v
+    if t is bool:
+        return "True" if v else "False"
+    if isinstance(v, bool):
+        return "True" if v else "False"
+    if isinstance(v, (str, int, float)):
+        return v
+    return str(v)
+
+
+def normalize_row(row: Iterable[Any]) -> Row:
+    return tuple(normalize_value(v) for v in row)
+
+
+def schema_columns(columns: Iterable[Any]) -> list[str]:
+    """Column names of a driver schema entry (strings or ``{"name": ...}`` dicts)."""
+    out = []
+    for c in columns:
+        out.append(c["name"] if isinstance(c, dict) else str(c))
+    return out
+
+
+class Runtime:
+    """All policies of one policy engine."""
+
+    def __init__(self) -> None:
+        self.program = Program()
+        self.policies: dict[str, Policy] = {}
+        self.arity: dict[RelKey, list[int]] = {}      # (policy, table) -> [arity, uses]
+        self.action_tables: dict[RelKey, tuple[str, str, str]] = {}  # key -> policy, svc, act
+        self._action_uses: dict[RelKey, int] = {}
+        self.action_listeners: list[Callable[[Update], None]] = []
+        self._rule_ids = itertools.count(1)
+        self.revision = 0   # bumped on every change; services map it to DB/bus revisions
+
+    # ================================================================== policies
+    def create_policy(self, name: str, kind: str = kinds.NONRECURSIVE, *,
+                      abbreviation: str | None = None, description: str = "",
+                      id: str | None = None, owner: str = "user",
+                      schema: dict[str, list[Any]] | None = None) -> Policy:
+        kind = (kind or kinds.NONRECURSIVE).lower()
+        if not kinds.valid_policy_name(name):
+            raise InvalidPolicyName(f"Policy name {name} is not a valid tablename")
+        if kind == kinds.Z3:
+            raise UnknownPolicyKind("Z3 not available. Please install it")
+        if kind not in kinds.CREATABLE:
+            raise UnknownPolicyKind(f"Unknown kind of policy: {kind}")
+        if name in self.policies:
+            raise PolicyExists(f"Policy with name {name} already exists")
+        pol = Policy(name=name, kind=kind, id=id or str(uuid.uuid4()),
+                     abbreviation=abbreviation if abbreviation is not None else name[:5],
+                     description=description or "", owner=owner)
+        if kind == kinds.DATASOURCE:
+            pol.schema_raw = dict(schema or {})
+            pol.schema = {t: schema_columns(cols) for t, cols in (schema or {}).items()}
+        self.policies[name] = pol
+        self.revision += 1
+        return pol
+
+    def create_datasource_policy(self, name: str, schema: dict[str, list[Any]],
+                                 id: str | None = None) -> Policy:
+        return self.create_policy(name, kinds.DATASOURCE, schema=schema, id=id,
+                                  description="datasource policy")
+
+    def set_schema(self, name: str, schema: dict[str, list[Any]]) -> None:
+        """Replace a datasource policy's schema (driver upgrade); rules are not re-checked."""
+        pol = self.get_policy(name)
+        pol.schema_raw = dict(schema)
+        pol.schema = {t: schema_columns(cols) for t, cols in schema.items()}
+
+    def get_policy(self, name: str) -> Policy:
+        pol = self.policies.get(name)
+        if pol is None:
+            raise PolicyNotFound(f"Policy {name} does not exist")
+        return pol
+
+    def delete_policy(self, name: str) -> Update:
+        pol = self.get_policy(name)
+        update = self.delete_rules(name, list(pol.rules)) if pol.rules else Update()
+        update.actions_added.clear()
+        update.actions_removed.clear()
+        if pol.kind == kinds.DATASOURCE:
+            keys = [k for k in self.program.relations if k[0] == name]
+            dels = {k: set(self.program.relations[k].facts) for k in keys}
+            update.merge(self._to_update(self.program.update_facts(dels=dels)))
+            for k in keys:
+                self.program.drop_relation_if_unused(k)
+        del self.policies[name]
+        self.revision += 1
+        self._notify(update)
+        return update
+
+    def policy_names(self) -> list[str]:
+        return list(self.policies)
+
+    # ================================================================== views for analysis
+    def _view(self, name: str) -> PolicyView | None:
+        pol = self.policies.get(name)
+        return pol.view() if pol is not None else None
+
+    def _arity_of(self, policy: str, table: str, pending: dict[RelKey, int] | None = None
+                  ) -> int | None:
+        if pending and (policy, table) in pending:
+            return pending[(policy, table)]
+        entry = self.arity.get((policy, table))
+        return entry[0] if entry else None
+
+    def rel_key(self, lit: Literal, policy: str) -> RelKey:
+        return (lit.service or policy, relation_table(lit))
+
+    # ================================================================== inserting statements
+    def insert(self, policy: str, statements: str | Iterable[Statement | str], *,
+               ids: list[str | None] | None = None, names: list[str | None] | None = None,
+               comments: list[str | None] | None = None) -> Update:
+        """Insert statements into ``policy``, all or nothing.
+
+        ``statements`` is policy text or a list of statements/texts (each text one statement, kept
+        as the original text). Raises a PolicyError subclass naming the problem; on error nothing
+        changed.
+        """
+        pol = self.get_policy(policy)
+        items = self._parse_items(statements)
+        prepared = self._prepare(pol, items)
+        recs = []
+        for i, (text, stmt, prep, existential) in enumerate(prepared):
+            rid = (ids[i] if ids and i < len(ids) and ids[i] else None) or str(uuid.uuid4())
+            recs.append(RuleRecord(
+                id=rid, policy=policy, text=text, statement=stmt, prepared=prep,
+                name=names[i] if names and i < len(names) else None,
+                comment=(comments[i] if comments and i < len(comments) else None) or "",
+                existential=existential))
+        update = self._apply_inserts(pol, recs)
+        update.records = recs
+        self.revision += 1
+        self._notify(update)
+        return update
+
+    def insert_rule(self, policy: str, text: str, *, id: str | None = None,
+                    name: str | None = None, comment: str | None = None) -> RuleRecord:
+        """One statement (the rules API). Empty/multiple statements are errors."""
+        from congress.datalog.parser import parse_one
+        stmt = parse_one(text)
+        update = self.insert(policy, [(text, stmt)], ids=[id], names=[name],  # type: ignore[list-item]
+                             comments=[comment])
+        return update.records[0]
+
+    def _parse_items(self, statements: Any) -> list[tuple[str, Statement]]:
+        if isinstance(statements, str):
+            return [(str(s), s) for s in parse_statements(statements)]
+        items = []
+        for s in statements:
+            if isinstance(s, tuple):
+                items.append(s)
+            elif isinstance(s, str):
+                for st in parse_statements(s):
+                    items.append((s, st))
+            else:
+                items.append((str(s), s))
+        return items
+
+    def _prepare(self, pol: Policy, items: list[tuple[str, Statement]]
+                 ) -> list[tuple[str, Statement, Statement, frozenset[str]]]:
+        if pol.kind == kinds.DATASOURCE:
+            raise RuleNotPermitted("Rules not permitted on non persisted policies.")
+        out = []
+        pending_arity: dict[RelKey, int] = {}
+        seen: set[Any] = set()
+        new_rules: list[CRule] = []
+        for text, stmt in items:
+            if isinstance(stmt, Rule) and len(stmt.heads) > 1:
+                raise HeadError(f"Non-formula found: {stmt}", position=stmt.position)
+            if pol.kind == kinds.DATABASE and isinstance(stmt, Rule):
+                raise KindError(f"Non-atomic formula is not permitted: {stmt}",
+                                position=stmt.position)
+            if isinstance(stmt, Literal) and stmt.negated:
+                raise KindError(f"Negated atom is not a statement: {stmt}",
+                                position=stmt.position)
+            if pol.kind == kinds.ACTION and isinstance(stmt, Rule):
+                errors = analysis.head_policy_errors(stmt, permit_updates=True)
+                if errors:
+                    raise errors[0] if len(errors) == 1 else PolicyValidationError(errors)
+                prep, existential = stmt, frozenset()
+            else:
+                prep, existential = analysis.eliminate_statement(stmt, pol.name, self._view)
+
+                def arity_of(p: str, t: str) -> int | None:
+                    return self._arity_of(p, t, pending_arity)
+
+                if isinstance(prep, Rule):
+                    errors, prep = analysis.rule_errors(prep, pol.name, self._view, arity_of,
+                                                        existential)
+                else:
+                    errors = analysis.fact_errors(prep, pol.name, self._view, arity_of)
+                if errors:
+                    raise errors[0] if len(errors) == 1 else PolicyValidationError(errors)
+            key = statement_key(prep)
+            if key in pol.by_key or key in seen:
+                raise RuleExistsError(f"Rule already exists: {stmt}", position=stmt.position)
+            seen.add(key)
+            for lit in analysis.statement_literals(prep):
+                if builtin_of(lit) is None and lit.table not in (analysis.RESERVED_TRUE,
+                                                                 analysis.RESERVED_FALSE):
+                    rk = self.rel_key(lit, pol.name)
+                    if self._arity_of(*rk, pending_arity) is None:
+                        pending_arity[rk] = len(lit.args)
+            if isinstance(prep, Rule) and pol.kind in kinds.EVALUATED:
+                new_rules.append(self._compile(pol.name, prep, existential, rule_id=None))
+            out.append((text, stmt, prep, existential))
+        if new_rules:
+            self._check_recursion(new_rules)
+        return out
+
+    def _check_recursion(self, new_rules: list[CRule]) -> None:
+        for members, negative in self.program.find_cycles(new_rules):
+            allowed = all(self.policies.get(m[0]) is not None
+                          and self.policies[m[0]].kind in kinds.RECURSIVE_OK for m in members)
+            tables = ", ".join(f"{m[0]}:{m[1]}" for m in members)
+            if not allowed:
+                raise RecursionNotAllowed(f"Rules are recursive (cycle through {tables})")
+            if negative:
+                raise StratificationError(
+                    f"Rules are not stratified: recursion through negation among {tables}")
+
+    def _compile(self, policy: str, rule: Rule, existential: frozenset[str],
+                 rule_id: Any) -> CRule:
+        head = rule.head
+        body: list[CLit] = []
+        for lit in rule.body:
+            b = builtin_of(lit)
+            if b is not None:
+                body.append(CLit(BUILTIN, None, lit.args, b))
+            elif lit.table == analysis.RESERVED_TRUE and not lit.args and not lit.service:
+                body.append(CLit(FALSE if lit.negated else TRUE))
+            elif lit.table == analysis.RESERVED_FALSE and not lit.args and not lit.service:
+                body.append(CLit(TRUE if lit.negated else FALSE))
+            else:
+                ex = frozenset(v for v in lit.variables() if v in existential) \
+                    if lit.negated else frozenset()
+                body.append(CLit(NEG if lit.negated else POS, self.rel_key(lit, policy),
+                                 lit.args, None, ex))
+        return CRule(rule_id if rule_id is not None else ("new", next(self._rule_ids)),
+                     self.rel_key(head, policy), head.args, body, text=str(rule))
+
+    def _use_arity(self, rec: RuleRecord, delta: int) -> None:
+        for lit in analysis.statement_literals(rec.prepared):
+            if builtin_of(lit) is not None or lit.table in (analysis.RESERVED_TRUE,
+                                                            analysis.RESERVED_FALSE):
+                continue
+            rk = self.rel_key(lit, rec.policy)
+            entry = self.arity.get(rk)
+            if delta > 0:
+                if entry is None:
+                    self.arity[rk] = [len(lit.args), 1]
+                else:
+                    entry[1] += 1
+            elif entry is not None:
+                entry[1] -= 1
+                if entry[1] <= 0:
+                    del self.arity[rk]
+
+    def _apply_inserts(self, pol: Policy, recs: list[RuleRecord]) -> Update:
+        update = Update()
+        facts: dict[RelKey, set[Row]] = {}
+        for rec in recs:
+            pol.rules[rec.id] = rec
+            pol.by_key[statement_key(rec.prepared)] = rec.id
+            self._use_arity(rec, +1)
+            if rec.is_fact:
+                lit = rec.prepared
+                facts.setdefault((pol.name, lit.table), set()).add(lit.values())
+        if facts:
+            update.merge(self._to_update(self.program.update_facts(adds=facts)))
+        if pol.kind in kinds.EVALUATED:
+            for rec in recs:
+                if rec.is_fact:
+                    continue
+                crule = self._compile(pol.name, rec.prepared, rec.existential, rule_id=rec.id)
+                self._watch_head(pol.name, rec.prepared)
+                update.merge(self._to_update(self.program.add_rule(crule)))
+        return update
+
+    def _watch_head(self, policy: str, rule: Rule) -> None:
+        head = rule.head
+        if head.modal != "execute":
+            return
+        key = self.rel_key(head, policy)
+        self._action_uses[key] = self._action_uses.get(key, 0) + 1
+        if key not in self.action_tables:
+            self.action_tables[key] = (policy, head.service or policy, head.table)
+            self.program.watch(key)
+
+    def _unwatch_head(self, policy: str, rule: Rule) -> None:
+        head = rule.head
+        if head.modal != "execute":
+            return
+        key = self.rel_key(head, policy)
+        self._action_uses[key] -= 1
+        if self._action_uses[key] <= 0:
+            del self._action_uses[key]
+            del self.action_tables[key]
+            self.program.unwatch(key)
+
+    def _to_update(self, changes: dict) -> Update:
+        update = Update()
+        for key, (ins, dels) in changes.items():
+            info = self.action_tables.get(key)
+            if info is None:
+                continue
+            policy, svc, act = info
+            update.actions_added.extend(Action(policy, svc, act, r) for r in ins)
+            update.actions_removed.extend(Action(policy, svc, act, r) for r in dels)
+        return update
+
+    def _notify(self, update: Update) -> None:
+        if update.actions_added or update.actions_removed:
+            for listener in self.action_listeners:
+                listener(update)
+
+    # ================================================================== deleting statements
+    def delete_rules(self, policy: str, rule_ids: Iterable[str]) -> Update:
+        pol = self.get_policy(policy)
+        rule_ids = list(rule_ids)
+        for rid in rule_ids:
+            if rid not in pol.rules:
+                raise RuleNotFound(f"Rule {rid} does not exist in policy {policy}")
+        update = Update()
+        facts: dict[RelKey, set[Row]] = {}
+        for rid in rule_ids:
+            rec = pol.rules.pop(rid)
+            pol.by_key.pop(statement_key(rec.prepared), None)
+            self._use_arity(rec, -1)
+            update.records.append(rec)
+            if rec.is_fact:
+                facts.setdefault((policy, rec.prepared.table), set()).add(rec.prepared.values())
+            elif pol.kind in kinds.EVALUATED:
+                update.merge(self._to_update(self.program.remove_rule(rid)))
+                self._unwatch_head(policy, rec.prepared)
+        if facts:
+            update.merge(self._to_update(self.program.update_facts(dels=facts)))
+            for key in facts:
+                self.program.drop_relation_if_unused(key)
+        self.revision += 1
+        self._notify(update)
+        return update
+
+    def delete_rule(self, policy: str, rule_id: str) -> RuleRecord:
+        return self.delete_rules(policy, [rule_id]).records[0]
+
+    def find_statement(self, policy: str, text: str | Statement) -> RuleRecord:
+        """The stored statement equal to ``text`` (how the original deleted by text)."""
+        pol = self.get_policy(policy)
+        stmts = parse_statements(text) if isinstance(text, str) else [text]
+        if len(stmts) != 1:
+            raise PolicyError(f"Expected one statement, found {len(stmts)}")
+        stmt = stmts[0]
+        if pol.kind == kinds.ACTION and isinstance(stmt, Rule):
+            prep = stmt
+        else:
+            prep, existential = analysis.eliminate_statement(stmt, policy, self._view)
+            if isinstance(prep, Rule):
+                try:
+                    prep = analysis.reorder_for_safety(prep, existential)
+                except PolicyError:
+                    pass
+        rid = pol.by_key.get(statement_key(prep))
+        if rid is None:
+            raise RuleNotFound(f"Rule {stmt} does not exist in policy {policy}")
+        return pol.rules[rid]
+
+    def delete(self, policy: str, text: str) -> Update:
+        """Delete statements given as text (each must exist)."""
+        recs = [self.find_statement(policy, s) for s in parse_statements(text)]
+        return self.delete_rules(policy, [r.id for r in recs])
+
+    def rules(self, policy: str) -> list[RuleRecord]:
+        return list(self.get_policy(policy).rules.values())
+
+    def get_rule(self, policy: str, rule_id: str) -> RuleRecord:
+        pol = self.get_policy(policy)
+        rec = pol.rules.get(rule_id)
+        if rec is None:
+            raise RuleNotFound(f"Rule {rule_id} does not exist in policy {policy}")
+        return rec
+
+    # ================================================================== data
+    def _check_width(self, ds: str, table: str, rows: list[Row]) -> None:
+        pol = self.policies.get(ds)
+        width = None
+        if pol is not None and pol.schema is not None and table in pol.schema \
+                and pol.schema[table]:
+            width = len(pol.schema[table])
+        else:
+            width = self._arity_of(ds, table)
+        if width is None and rows:
+            width = len(rows[0])
+        for r in rows:
+            if len(r) != width:
+                raise SchemaError(f"Row {list(r)} of table {ds}:{table} has {len(r)} values "
+                                  f"but the table has {width} columns", code="arity_mismatch")
+
+    def replace_table(self, datasource: str, table: str, rows: Iterable[Iterable[Any]],
+                      normalize: bool = True) -> Update:
+        """Replace all rows of a datasource table (a snapshot)."""
+        rows = [normalize_row(r) if normalize else tuple(r) for r in rows]
+        self._check_width(datasource, table, rows)
+        update = self._to_update(self.program.replace_facts((datasource, table), rows))
+        self.revision += 1
+        self._notify(update)
+        return update
+
+    def apply_delta(self, datasource: str, table: str, added: Iterable[Iterable[Any]] = (),
+                    removed: Iterable[Iterable[Any]] = (), normalize: bool = True) -> Update:
+        added = [normalize_row(r) if normalize else tuple(r) for r in added]
+        removed = [normalize_row(r) if normalize else tuple(r) for r in removed]
+        self._check_width(datasource, table, added)
+        key = (datasource, table)
+        update = self._to_update(self.program.update_facts(adds={key: added},
+                                                           dels={key: removed}))
+        self.revision += 1
+        self._notify(update)
+        return update
+
+    def clear_datasource(self, datasource: str) -> Update:
+        keys = [k for k in self.program.relations if k[0] == datasource]
+        dels = {k: set(self.program.relations[k].facts) for k in keys}
+        update = self._to_update(self.program.update_facts(dels=dels))
+        self._notify(update)
+        return update
+
+    # ================================================================== reading
+    def tablenames(self, policy: str) -> list[str]:
+        """Tables a policy's statements mention (heads and bodies, other policies as svc:t)."""
+        pol = self.get_policy(policy)
+        names: set[str] = set()
+        if pol.schema is not None:
+            names.update(pol.schema)
+        for rec in pol.rules.values():
+            for lit in analysis.statement_literals(rec.prepared):
+                if lit.modal is not None or builtin_of(lit) is not None:
+                    continue
+                if lit.service and lit.service != policy:
+                    names.add(f"{lit.service}:{lit.table}")
+                else:
+                    names.add(lit.table)
+        return sorted(names)
+
+    def has_table(self, policy: str, table: str) -> bool:
+        return table in self.tablenames(policy)
+
+    def arity_of(self, policy: str, table: str) -> int | None:
+        pol = self.policies.get(policy)
+        if pol is not None and pol.schema is not None and table in pol.schema:
+            return len(pol.schema[table])
+        if ":" in table:
+            svc, t = table.split(":", 1)
+            return self.arity_of(svc, t)
+        return self._arity_of(policy, table)
+
+    def select(self, policy: str, table: str, constraints: dict[int, Any] | None = None,
+               check_table: bool = True) -> list[Row]:
+        """Rows of ``policy``'s table (``svc:t`` reads another policy's table)."""
+        self.get_policy(policy)
+        if check_table and not self.has_table(policy, table):
+            raise TableNotFound(f"table '{table}' doesn't exist")
+        if ":" in table:
+            svc, t = table.split(":", 1)
+            key = (svc, t)
+        else:
+            key = (policy, table)
+        rows = self.program.rows(key)
+        if not constraints:
+            return list(rows)
+        cols = tuple(sorted(constraints))
+        rel = self.program.relations.get(key)
+        if rel is None:
+            return []
+        idx = rel.index(cols)
+        k = constraints[cols[0]] if len(cols) == 1 else tuple(constraints[c] for c in cols)
+        return list(idx.get(k, ()))
+
+    def query(self, policy: str, query: str | Literal) -> list[str]:
+        """Instances of an atom that hold, as Datalog strings (``p(1, "a")``)."""
+        lit = parse_atom(query) if isinstance(query, str) else query
+        rows = self.query_rows(policy, lit)
+        return [str(Literal.fact(lit.table, row, lit.service)) for row in rows]
+
+    def query_rows(self, policy: str, lit: Literal) -> list[Row]:
+        self.get_policy(policy)
+        (lit,), _ = self._eliminate_query(policy, lit)
+        b = builtin_of(lit)
+        if b is not None:
+            raise PolicyError(f"Cannot query builtin {lit}")
+        key = self.rel_key(lit, policy)
+        constraints = {i: a.value for i, a in enumerate(lit.args) if not a.is_variable}
+        rel = self.program.relations.get(key)
+        if rel is None:
+            return []
+        if constraints:
+            cols = tuple(sorted(constraints))
+            k = constraints[cols[0]] if len(cols) == 1 else tuple(constraints[c] for c in cols)
+            candidates = rel.index(cols).get(k, ())
+        else:
+            candidates = rel.rows
+        out = []
+        positions: dict[str, int] = {}
+        for i, a in enumerate(lit.args):
+            if a.is_variable:
+                positions.setdefault(a.name, i)
+        repeats = [(i, positions[a.name]) for i, a in enumerate(lit.args)
+                   if a.is_variable and positions[a.name] != i]
+        for row in candidates:
+            if len(row) != len(lit.args):
+                continue
+            if all(row[i] == row[j] for i, j in repeats):
+                out.append(row)
+        if lit.negated:
+            raise PolicyError(f"Cannot query a negated literal {lit}")
+        return out
+
+    def _eliminate_query(self, policy: str, lit: Literal) -> tuple[tuple[Literal], frozenset]:
+        new, pads = analysis.eliminate_columns(lit, policy, self._view, "x_q_")
+        return (new,), frozenset(pads)
+
+    # ================================================================== actions
+    def action_rows(self) -> list[Action]:
+        out = []
+        for key, (policy, svc, act) in self.action_tables.items():
+            for row in self.program.rows(key):
+                out.append(Action(policy, svc, act, row))
+        return out
+
+
+def fresh_variable_names(n: int) -> list[Variable]:
+    return [Variable(f"x{i}") for i in range(n)]

@@ -1,0 +1,59 @@
+"""Packaging for Congress: policy as a service, rebuilt in Python."""
+from setuptools import find_packages, setup
+
+setup(
+    name="congress",
+    version="0.1.0",
+    description="Policy as a service for clouds: Datalog policies over cloud data",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.11",
+    packages=find_packages(include=["congress", "congress.*"]),
+    include_package_data=True,
+    package_data={"congress.db": ["migrations/*.ini", "migrations/*.mako",
+                                  "migrations/versions/*.py"]},
+    install_requires=[
+        # Lower bounds are the versions Debian 12 ships as python3-* packages.
+        "python-dateutil>=2.8",
+        "PyYAML>=6.0",
+    ],
+    extras_require={
+        "server": [
+            "oslo.config>=9.0",
+            "oslo.messaging>=14.0",
+            "oslo.policy>=4.0",
+            "oslo.middleware>=5.0",
+            "keystonemiddleware>=10.0",
+            "falcon>=3.1",
+            "waitress>=2.1",
+            "SQLAlchemy>=1.4.46",
+            "alembic>=1.8",
+            "PyMySQL>=1.0",
+            "cryptography>=38",
+            "jsonschema>=4.10",
+            "openstacksdk>=0.101",
+            "keystoneauth1>=5.1",
+            "requests>=2.28",
+        ],
+        "test": [
+            "pytest>=7",
+            "hypothesis>=6",
+            "ruff>=0.4",
+        ],
+    },
+    entry_points={
+        "console_scripts": [
+            "congress-server=congress.cmd.server:main",
+            "congress-db-manage=congress.cmd.db_manage:main",
+        ],
+        "oslo.config.opts": [
+            "congress=congress.config:list_opts",
+        ],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "License :: OSI Approved :: Apache Software License",
+        "Operating System :: POSIX :: Linux",
+    ],
+)
