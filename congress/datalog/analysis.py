@@ -319,14 +319,15 @@ def head_policy_errors(rule: Rule, permit_updates: bool = False) -> list[PolicyE
 def rule_errors(rule: Rule, policy: str, lookup: SchemaLookup, arity_of: ArityLookup,
                 existential: frozenset[str]) -> tuple[list[PolicyError], Rule]:
     """All problems of a (column-eliminated) rule, and the rule reordered for safety."""
-    errors = head_safety_errors(rule)
+    errors: list[PolicyError] = []
+    for lit in rule.literals():
+        errors.extend(arity_errors(lit, policy, lookup, arity_of))
+    errors.extend(head_safety_errors(rule))
     reordered = rule
     try:
         reordered = reorder_for_safety(rule, existential)
     except SafetyError as e:
         errors.append(e)
-    for lit in rule.literals():
-        errors.extend(arity_errors(lit, policy, lookup, arity_of))
     errors.extend(head_policy_errors(rule))
     errors.extend(modal_errors(rule))
     for head in rule.heads:

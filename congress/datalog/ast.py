@@ -1,8 +1,8 @@
 """Abstract syntax of the Congress Datalog dialect.
 
-Terms are :class:`Variable` or :class:`Constant`; a :class:`Literal` is a possibly negated atom over a
-table (with an optional service/policy prefix and modal); a :class:`Rule` has one or more heads and a
-body. A statement without ``:-`` is a :class:`Literal` (a fact when ground).
+Terms are :class:`Variable` or :class:`Constant`; a :class:`Literal` is a possibly negated atom
+over a table (with an optional service/policy prefix and modal); a :class:`Rule` has one or more
+heads and a body. A statement without ``:-`` is a :class:`Literal` (a fact when ground).
 
 All nodes are immutable and compare structurally (positions are ignored); ``str()`` prints them
 the way the original Congress did, so printed rules parse back to equal rules.
@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Union
 
-Value = Union[str, int, float]
+Value = str | int | float
 
 STRING = "STRING"
 INTEGER = "INTEGER"
@@ -70,8 +69,8 @@ def quote_string(value: str) -> str:
     return '"' + value.translate(_QUOTE_TABLE) + '"'
 
 
-Term = Union[Variable, Constant]
-ColumnRef = Union[str, int]
+Term = Variable | Constant
+ColumnRef = str | int
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +202,7 @@ class Rule:
         return f"{heads} :- \n    " + ",\n    ".join(str(b) for b in self.body)
 
 
-Statement = Union[Rule, Literal]
+Statement = Rule | Literal
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,10 @@ Errors are :class:`LexError` / :class:`ParseError` with the original's message s
 column 0-based) and ``position=(L, C)``. AST-level problems (positional argument after a named one,
 a column given twice) are :class:`CompileError` ``Compiler found errors:<msg>``.
 
-Deliberate improvements over the original (documented in doc/architecture.md): escapes in strings
-are decoded (raw ``r"..."`` strings keep backslashes), triple-quoted strings work, ``0x``/``0o``/``0b``
-integers and negative numbers are constants, and a trailing ``#``/``//`` comment needs no newline.
+Deliberate improvements over the original (documented in doc/architecture.md): escapes in
+strings are decoded (raw ``r"..."`` strings keep backslashes), triple-quoted strings work,
+``0x``/``0o``/``0b`` integers and negative numbers are constants, and a trailing ``#``/``//``
+comment needs no newline.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0"
             "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
 NEGATIONS = {"not", "NOT"}
 MODALS = {"execute", "insert", "delete"}
+#: words the grammar reserves: never a table or variable name
+KEYWORDS = NEGATIONS | MODALS
 
 
 @dataclass(slots=True)
@@ -197,7 +200,6 @@ def _lex_number(text: str, i: int, line: int, col: int) -> tuple[Token, int]:
     n = len(text)
     start = i
     if text[i] == "0" and i + 1 < n and text[i + 1] in "xXoObB":
-        base = {"x": 16, "o": 8, "b": 2}[text[i + 1].lower()]
         j = i + 2
         while j < n and (text[j].isalnum() or text[j] == "_"):
             j += 1
@@ -210,6 +212,13 @@ def _lex_number(text: str, i: int, line: int, col: int) -> tuple[Token, int]:
     j = i
     while j < n and text[j] in _DIGITS:
         j += 1
+    if j - i > 1 and text[i] == "0" and text[i:j].strip("0") and \
+            not (j < n and text[j] in ".eE"):
+        # the original's INT is [1-9][0-9]* | 0+ : "007" is "00" then "7", which never parses
+        digits = text[i:j].lstrip("0")
+        at = col + (j - i) - len(digits)
+        raise ParseError(f"Parse failure.\nline:{line},col:{at}  extraneous input {digits!r} "
+                         "(an integer may not have leading zeros)", position=(line, at))
     is_float = False
     if j < n and text[j] == ".":
         # "1." is a float unless the dot starts an identifier-ish continuation ("1.foo")
@@ -281,7 +290,7 @@ class _Parser:
 
     def statement(self) -> Statement | Event:
         tok = self.tok
-        if tok.kind == ID and tok.text.lower() in ("insert", "delete") and \
+        if tok.kind == ID and tok.text in ("insert", "delete") and \
                 self.is_punct("[", self.peek()) and self._bracket_holds_rule():
             return self.event()
         heads = self.literal_list()
@@ -319,7 +328,7 @@ class _Parser:
         return False
 
     def event(self) -> Event:
-        modal = self.tok.text.lower()
+        modal = self.tok.text
         self.i += 2  # modal and '['
         heads = self.literal_list()
         self.expect(":-", "in event")
@@ -345,10 +354,8 @@ class _Parser:
     def literal(self) -> Literal:
         tok = self.tok
         negated = False
-        if self.is_punct("!"):
-            negated = True
-            self.i += 1
-        elif tok.kind == ID and tok.text in NEGATIONS and self.peek().kind == ID:
+        if self.is_punct("!") or (tok.kind == ID and tok.text in NEGATIONS
+                                  and self.peek().kind == ID):
             negated = True
             self.i += 1
         lit = self.modal_atom()
@@ -360,22 +367,22 @@ class _Parser:
     def modal_atom(self) -> Literal:
         tok = self.tok
         if tok.kind == ID and self.is_punct("[", self.peek()):
-            if tok.text.lower() not in MODALS:
-                raise self.error(f"no viable alternative at input {tok.describe()}; "
-                                 "modal must be execute, insert or delete", tok=tok)
+            if tok.text not in MODALS:
+                raise self.error(f"mismatched input '[' after {tok.describe()}; a modal must be "
+                                 "execute, insert or delete", tok=self.peek())
             self.i += 2
             atom = self.atom()
             self.expect("]", "closing modal")
-            return replace(atom, modal=tok.text.lower(), position=(tok.line, tok.col))
+            return replace(atom, modal=tok.text, position=(tok.line, tok.col))
         return self.atom()
 
     def atom(self) -> Literal:
         tok = self.tok
-        if tok.kind != ID:
+        if tok.kind != ID or tok.text in KEYWORDS:
             raise self.error(f"no viable alternative at input {tok.describe()}")
         parts = [tok.text]
         self.i += 1
-        while self.is_punct(":") and self.peek().kind == ID:
+        while self.is_punct(":") and self.peek().kind == ID and self.peek().text not in KEYWORDS:
             self.i += 1
             parts.append(self.tok.text)
             self.i += 1
@@ -422,11 +429,13 @@ class _Parser:
             errors.append(f"Atom {lit} has a positional parameter after a reference parameter")
         seen: set = set()
         for col, _ in lit.named:
+            what = "number" if isinstance(col, int) else "name"
             if col in seen:
-                errors.append(f"Atom {lit} has duplicate column reference {col}")
+                errors.append(f"Atom {lit} has two values for column {what} {col}")
             seen.add(col)
             if isinstance(col, int) and col < len(lit.args):
-                errors.append(f"Atom {lit} has column number {col} already given positionally")
+                errors.append(f"Atom {lit} has column number {col} which is already provided "
+                              "by position")
         if errors:
             raise CompileError("Compiler found errors:" + "\n".join(errors),
                                position=(tok.line, tok.col))
@@ -434,7 +443,7 @@ class _Parser:
     def term(self) -> Term:
         tok = self.tok
         pos = (tok.line, tok.col)
-        if tok.kind == ID:
+        if tok.kind == ID and tok.text not in KEYWORDS:
             self.i += 1
             return Variable(tok.text, position=pos)
         if tok.kind == INT:

@@ -23,7 +23,16 @@ from typing import Any
 from congress.datalog import analysis
 from congress.datalog.analysis import PolicyView, builtin_of, relation_table
 from congress.datalog.ast import Literal, Rule, Statement, Variable
-from congress.datalog.evaluation.codegen import BUILTIN, FALSE, NEG, POS, TRUE, CLit, CRule
+from congress.datalog.evaluation.codegen import (
+    BUILTIN,
+    FALSE,
+    NEG,
+    NEGBUILTIN,
+    POS,
+    TRUE,
+    CLit,
+    CRule,
+)
 from congress.datalog.evaluation.program import Program
 from congress.datalog.parser import parse_atom, parse_statements
 from congress.exceptions import (
@@ -40,6 +49,7 @@ from congress.exceptions import (
     RuleNotPermitted,
     SchemaError,
     StratificationError,
+    SystemPolicyError,
     TableNotFound,
     UnknownPolicyKind,
 )
@@ -61,6 +71,7 @@ class RuleRecord:
     name: str | None = None
     comment: str = ""
     existential: frozenset[str] = frozenset()
+    evaluated: bool = False      # a rule the program evaluates (not just stored)
 
     @property
     def is_fact(self) -> bool:
@@ -165,6 +176,8 @@ class Runtime:
         self.action_listeners: list[Callable[[Update], None]] = []
         self._rule_ids = itertools.count(1)
         self.revision = 0   # bumped on every change; services map it to DB/bus revisions
+        #: policies Congress maintains itself (never deleted through the runtime)
+        self.system_policies = {name for name, _, _ in kinds.DEFAULT_POLICIES}
 
     # ================================================================== policies
     def create_policy(self, name: str, kind: str = kinds.NONRECURSIVE, *,
@@ -209,6 +222,8 @@ class Runtime:
 
     def delete_policy(self, name: str) -> Update:
         pol = self.get_policy(name)
+        if name in self.system_policies:
+            raise SystemPolicyError(f"Cannot delete system-maintained policy {name}")
         update = self.delete_rules(name, list(pol.rules)) if pol.rules else Update()
         update.actions_added.clear()
         update.actions_removed.clear()
@@ -253,15 +268,18 @@ class Runtime:
         """
         pol = self.get_policy(policy)
         items = self._parse_items(statements)
+        if not items:
+            from congress.exceptions import EmptyRuleError
+            raise EmptyRuleError("Empty string passed. Not a valid rule")
         prepared = self._prepare(pol, items)
         recs = []
-        for i, (text, stmt, prep, existential) in enumerate(prepared):
+        for i, (text, stmt, prep, existential, evaluated) in enumerate(prepared):
             rid = (ids[i] if ids and i < len(ids) and ids[i] else None) or str(uuid.uuid4())
             recs.append(RuleRecord(
                 id=rid, policy=policy, text=text, statement=stmt, prepared=prep,
                 name=names[i] if names and i < len(names) else None,
                 comment=(comments[i] if comments and i < len(comments) else None) or "",
-                existential=existential))
+                existential=existential, evaluated=evaluated))
         update = self._apply_inserts(pol, recs)
         update.records = recs
         self.revision += 1
@@ -292,15 +310,16 @@ class Runtime:
         return items
 
     def _prepare(self, pol: Policy, items: list[tuple[str, Statement]]
-                 ) -> list[tuple[str, Statement, Statement, frozenset[str]]]:
+                 ) -> list[tuple[str, Statement, Statement, frozenset[str], bool]]:
         if pol.kind == kinds.DATASOURCE:
             raise RuleNotPermitted("Rules not permitted on non persisted policies.")
         out = []
         pending_arity: dict[RelKey, int] = {}
         seen: set[Any] = set()
+        duplicates: list[Statement] = []
         new_rules: list[CRule] = []
         for text, stmt in items:
-            if isinstance(stmt, Rule) and len(stmt.heads) > 1:
+            if isinstance(stmt, Rule) and (len(stmt.heads) > 1 or stmt.head.negated):
                 raise HeadError(f"Non-formula found: {stmt}", position=stmt.position)
             if pol.kind == kinds.DATABASE and isinstance(stmt, Rule):
                 raise KindError(f"Non-atomic formula is not permitted: {stmt}",
@@ -308,11 +327,20 @@ class Runtime:
             if isinstance(stmt, Literal) and stmt.negated:
                 raise KindError(f"Negated atom is not a statement: {stmt}",
                                 position=stmt.position)
+            evaluated = isinstance(stmt, Rule) and pol.kind in kinds.EVALUATED
             if pol.kind == kinds.ACTION and isinstance(stmt, Rule):
                 errors = analysis.head_policy_errors(stmt, permit_updates=True)
                 if errors:
                     raise errors[0] if len(errors) == 1 else PolicyValidationError(errors)
                 prep, existential = stmt, frozenset()
+                # Action descriptions need no safety; the safe ones are also evaluated so their
+                # tables can be queried (as the original's action theories could).
+                try:
+                    ok = not analysis.head_safety_errors(stmt) and stmt.head.modal is None
+                    prep = analysis.reorder_for_safety(stmt) if ok else stmt
+                    evaluated = ok
+                except PolicyError:
+                    evaluated = False
             else:
                 prep, existential = analysis.eliminate_statement(stmt, pol.name, self._view)
 
@@ -328,7 +356,8 @@ class Runtime:
                     raise errors[0] if len(errors) == 1 else PolicyValidationError(errors)
             key = statement_key(prep)
             if key in pol.by_key or key in seen:
-                raise RuleExistsError(f"Rule already exists: {stmt}", position=stmt.position)
+                duplicates.append(stmt)
+                continue
             seen.add(key)
             for lit in analysis.statement_literals(prep):
                 if builtin_of(lit) is None and lit.table not in (analysis.RESERVED_TRUE,
@@ -336,9 +365,13 @@ class Runtime:
                     rk = self.rel_key(lit, pol.name)
                     if self._arity_of(*rk, pending_arity) is None:
                         pending_arity[rk] = len(lit.args)
-            if isinstance(prep, Rule) and pol.kind in kinds.EVALUATED:
+            if isinstance(prep, Rule) and (pol.kind in kinds.EVALUATED
+                                           or pol.kind == kinds.ACTION):
                 new_rules.append(self._compile(pol.name, prep, existential, rule_id=None))
-            out.append((text, stmt, prep, existential))
+            out.append((text, stmt, prep, existential, evaluated))
+        if duplicates and not out:
+            first = duplicates[0]
+            raise RuleExistsError(f"Rule already exists: {first}", position=first.position)
         if new_rules:
             self._check_recursion(new_rules)
         return out
@@ -361,7 +394,7 @@ class Runtime:
         for lit in rule.body:
             b = builtin_of(lit)
             if b is not None:
-                body.append(CLit(BUILTIN, None, lit.args, b))
+                body.append(CLit(NEGBUILTIN if lit.negated else BUILTIN, None, lit.args, b))
             elif lit.table == analysis.RESERVED_TRUE and not lit.args and not lit.service:
                 body.append(CLit(FALSE if lit.negated else TRUE))
             elif lit.table == analysis.RESERVED_FALSE and not lit.args and not lit.service:
@@ -403,13 +436,12 @@ class Runtime:
                 facts.setdefault((pol.name, lit.table), set()).add(lit.values())
         if facts:
             update.merge(self._to_update(self.program.update_facts(adds=facts)))
-        if pol.kind in kinds.EVALUATED:
-            for rec in recs:
-                if rec.is_fact:
-                    continue
-                crule = self._compile(pol.name, rec.prepared, rec.existential, rule_id=rec.id)
-                self._watch_head(pol.name, rec.prepared)
-                update.merge(self._to_update(self.program.add_rule(crule)))
+        for rec in recs:
+            if rec.is_fact or not rec.evaluated:
+                continue
+            crule = self._compile(pol.name, rec.prepared, rec.existential, rule_id=rec.id)
+            self._watch_head(pol.name, rec.prepared)
+            update.merge(self._to_update(self.program.add_rule(crule)))
         return update
 
     def _watch_head(self, policy: str, rule: Rule) -> None:
@@ -465,7 +497,7 @@ class Runtime:
             update.records.append(rec)
             if rec.is_fact:
                 facts.setdefault((policy, rec.prepared.table), set()).add(rec.prepared.values())
-            elif pol.kind in kinds.EVALUATED:
+            elif rec.evaluated:
                 update.merge(self._to_update(self.program.remove_rule(rid)))
                 self._unwatch_head(policy, rec.prepared)
         if facts:
@@ -622,7 +654,7 @@ class Runtime:
         (lit,), _ = self._eliminate_query(policy, lit)
         b = builtin_of(lit)
         if b is not None:
-            raise PolicyError(f"Cannot query builtin {lit}")
+            return self._query_builtin(lit, b)
         key = self.rel_key(lit, policy)
         constraints = {i: a.value for i, a in enumerate(lit.args) if not a.is_variable}
         rel = self.program.relations.get(key)
@@ -650,9 +682,50 @@ class Runtime:
             raise PolicyError(f"Cannot query a negated literal {lit}")
         return out
 
+    @staticmethod
+    def _query_builtin(lit: Literal, b: Any) -> list[Row]:
+        inputs = lit.args[:b.num_inputs]
+        if any(a.is_variable for a in inputs):
+            raise PolicyError(f"Query {lit}: inputs of builtin {b.name} must be constants")
+        out = b.evaluate(tuple(a.value for a in inputs))
+        if out is None:
+            return []
+        from congress.datalog.evaluation.topdown import unify_row
+        binding = unify_row(lit.args[b.num_inputs:], out, {})
+        if binding is None:
+            return []
+        return [tuple(a.value for a in inputs) + tuple(out)]
+
     def _eliminate_query(self, policy: str, lit: Literal) -> tuple[tuple[Literal], frozenset]:
         new, pads = analysis.eliminate_columns(lit, policy, self._view, "x_q_")
         return (new,), frozenset(pads)
+
+    def select_traced(self, policy: str, table: str) -> tuple[list[Row], str]:
+        """Rows of a table plus the original-style top-down trace of computing them."""
+        from congress.policy.explain import trace_query
+        self.get_policy(policy)
+        if not self.has_table(policy, table):
+            raise TableNotFound(f"table '{table}' doesn't exist")
+        svc, t = table.split(":", 1) if ":" in table else (None, table)
+        arity = self.arity_of(svc or policy, t) or 0
+        lit = Literal(t, tuple(Variable(f"x{i}") for i in range(arity)), service=svc)
+        _, text = trace_query(self, policy, lit)
+        return self.select(policy, table), text
+
+    def simulate(self, policy: str, query: str, sequence: str, action_policy: str,
+                 delta: bool = False, trace: bool = False) -> tuple[list[str], str | None]:
+        """Answers of ``query`` after ``sequence`` (see policy/simulation.py); state unchanged."""
+        from congress.policy.simulation import simulate
+        return simulate(self, policy, query, sequence, action_policy, delta, trace)
+
+    def explain(self, policy: str, atom: str) -> dict[str, Any]:
+        """Proof tree of why a ground atom holds (see policy/explain.py)."""
+        from congress.policy.explain import explain
+        return explain(self, policy, atom)
+
+    def explain_text(self, policy: str, atom: str) -> str:
+        from congress.policy.explain import explain_text
+        return explain_text(self.explain(policy, atom))
 
     # ================================================================== actions
     def action_rows(self) -> list[Action]:
@@ -662,6 +735,3 @@ class Runtime:
                 out.append(Action(policy, svc, act, row))
         return out
 
-
-def fresh_variable_names(n: int) -> list[Variable]:
-    return [Variable(f"x{i}") for i in range(n)]

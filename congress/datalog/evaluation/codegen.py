@@ -22,7 +22,7 @@ from congress.datalog.ast import Term
 from congress.datalog.builtins import Builtin
 from congress.datalog.evaluation.relation import EMPTY
 
-POS, NEG, BUILTIN, TRUE, FALSE = "pos", "neg", "builtin", "true", "false"
+POS, NEG, BUILTIN, NEGBUILTIN, TRUE, FALSE = "pos", "neg", "builtin", "negbuiltin", "true", "false"
 
 # plan modes
 COUNT = "count"        # out[head] += sign
@@ -83,6 +83,18 @@ def _key_expr(exprs: list[str]) -> str:
     return exprs[0] if len(exprs) == 1 else "(" + ", ".join(exprs) + ")"
 
 
+def _ready(lit: CLit, bound: set[str]) -> bool:
+    """Can ``lit`` run as a filter (nothing to enumerate) given the ``bound`` variables?"""
+    if lit.kind in (TRUE, FALSE):
+        return True
+    if lit.kind == NEG:
+        return (lit.variables() - lit.existential) <= bound
+    if lit.kind == BUILTIN:
+        needed = {a.name for a in lit.args[:lit.builtin.num_inputs] if a.is_variable}
+        return needed <= bound
+    return lit.variables() <= bound   # NEGBUILTIN, or a fully bound POS (existence check)
+
+
 def order_body(rule: CRule, first: int | None, bound: set[str],
                size: Callable[[Any], int]) -> list[int]:
     """Greedy evaluation order of body positions."""
@@ -95,14 +107,7 @@ def order_body(rule: CRule, first: int | None, bound: set[str],
         pick = None
         for i in remaining:
             lit = rule.body[i]
-            if lit.kind in (TRUE, FALSE):
-                pick = i
-            elif lit.kind == NEG and (lit.variables() - lit.existential) <= bound:
-                pick = i
-            elif lit.kind == BUILTIN and {a.name for a in lit.args[:lit.builtin.num_inputs]
-                                          if a.is_variable} <= bound:
-                pick = i
-            elif lit.kind == POS and lit.variables() <= bound:
+            if _ready(lit, bound):
                 pick = i
             if pick is not None:
                 break
@@ -207,6 +212,17 @@ def generate(rule: CRule, *, delta: int | None, head_bound: bool, mode: str,
             outs = lit.args[b.num_inputs:]
             bind_row(f"o{pos}", outs) if outs else None
             continue
+        if lit.kind == NEGBUILTIN:
+            b = lit.builtin
+            pre.append(f"B{pos} = BUILTINS[{pos}]")
+            inputs = [term_expr(a) for a in lit.args[:b.num_inputs]]
+            outs = [term_expr(a) for a in lit.args[b.num_inputs:]]
+            call = f"B{pos}({_tuple_expr(inputs) if inputs else '()'})"
+            if outs:
+                emit(f"if {call} == {_tuple_expr(outs)}: continue")
+            else:
+                emit(f"if {call} is not None: continue")
+            continue
         if lit.kind == NEG:
             keypos = lit.key_positions()
             exprs = [term_expr(lit.args[i]) for i in keypos]
@@ -271,7 +287,8 @@ def generate(rule: CRule, *, delta: int | None, head_bound: bool, mode: str,
         src.append("    if False: yield ()")
     code = "\n".join(src)
     namespace: dict[str, Any] = {"EMPTY": EMPTY, "BUILTINS": {
-        i: lit.builtin.evaluate for i, lit in enumerate(rule.body) if lit.kind == BUILTIN}}
+        i: lit.builtin.evaluate for i, lit in enumerate(rule.body)
+        if lit.kind in (BUILTIN, NEGBUILTIN)}}
     namespace.update(consts)
     exec(compile(code, f"<plan {rule.text or rule.id}>", "exec"), namespace)  # noqa: S102
     fn = namespace["plan"]

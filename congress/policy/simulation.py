@@ -1,0 +1,217 @@
+"""Hypothetical reasoning: what would a query answer after a sequence of updates and actions?
+
+Follows spec/policy-language.md §10. The sequence is applied to the real runtime incrementally
+(with action notifications suppressed), the query is answered, and every change is undone in
+reverse order, so the state afterwards is exactly what it was.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+from congress.datalog.ast import Constant, Literal, Rule, Statement
+from congress.datalog.evaluation.topdown import Solver, Tracer, plug
+from congress.datalog.parser import parse_statements
+from congress.exceptions import CongressError, PolicyError, SimulateError
+from congress.policy import kinds
+
+if TYPE_CHECKING:
+    from congress.policy.runtime import Runtime
+
+_skolem = itertools.count(1)
+
+
+def simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy: str,
+             delta: bool = False, trace: bool = False) -> tuple[list[str], str | None]:
+    try:
+        return _simulate(rt, policy, query, sequence, action_policy, delta, trace)
+    except SimulateError:
+        raise
+    except CongressError as e:
+        raise SimulateError(e.message, position=e.position) from e
+
+
+def _simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy: str,
+              delta: bool, trace: bool) -> tuple[list[str], str | None]:
+    rt.get_policy(policy)
+    actpol = rt.get_policy(action_policy)
+    qs = parse_statements(query)
+    if len(qs) != 1:
+        raise SimulateError(f"Query {query} contained more than 1 rule")
+    q = qs[0]
+    if not isinstance(q, Literal):
+        raise SimulateError(f"Query {query} must be an atom")
+    seq = parse_statements(sequence) if sequence.strip() else []
+    tracer = Tracer(prefix_of=lambda p: rt.policies[p].abbreviation if p in rt.policies else p) \
+        if trace else None
+    if tracer:
+        tracer.runtime(f"** Simulate: Querying {q}")
+    before = set(rt.query(policy, q)) if delta else set()
+    if tracer and delta:
+        tracer.runtime(f"Original result of {q} is [{', '.join(sorted(before))}]")
+    if tracer:
+        tracer.runtime(f"** Simulate: Applying sequence [{', '.join(str(s) for s in seq)}]")
+
+    undo: list[tuple[str, Any]] = []
+    saved_listeners = rt.action_listeners
+    saved_revision = rt.revision
+    rt.action_listeners = []
+    try:
+        declared = {row[0] for row in rt.program.rows((action_policy, "action")) if row}
+        results: list[tuple] = []
+        for elem in seq:
+            table = elem.head.table if isinstance(elem, Rule) else elem.table
+            if table not in declared:
+                if not _is_update(elem):
+                    raise SimulateError(f"Sequence contained non-action, non-update: {elem}")
+                _apply_update(rt, policy, elem, undo)
+                continue
+            scratch: dict[str, list[tuple]] = {}
+            if isinstance(elem, Literal):
+                if elem.negated or not elem.is_ground():
+                    raise SimulateError(f"Action {elem} must be a ground, positive atom")
+                scratch.setdefault(elem.table, []).append(elem.values())
+            else:
+                scratch["result"] = list(results)
+                solver = _scratch_solver(rt, policy, actpol.name, scratch)
+                sol = next(iter(solver.solve(list(elem.body), policy, {}, 0)), None)
+                if sol is None:
+                    continue
+                scratch = {}
+                for head in elem.heads:
+                    h = plug(head, sol)
+                    if h.is_ground():
+                        scratch.setdefault(h.table, []).append(h.values())
+            updates = _consequences(rt, policy, actpol.name, scratch)
+            results = [u.values() for u in updates if u.table == "result+"]
+            for u in updates:
+                if u.table.startswith("result"):
+                    continue
+                _apply_update(rt, policy, u, undo)
+        answers = rt.query(policy, q)
+        if tracer:
+            tracer.runtime("** Simulate: Rolling back")
+    finally:
+        for kind, item in reversed(undo):
+            _undo(rt, kind, item)
+        rt.action_listeners = saved_listeners
+        rt.revision = saved_revision
+    if delta:
+        after = set(answers)
+        out = [_signed(a, "+") for a in sorted(after - before)] + \
+              [_signed(a, "-") for a in sorted(before - after)]
+    else:
+        out = answers
+    return out, (tracer.text() if tracer else None)
+
+
+def _signed(atom: str, sign: str) -> str:
+    i = atom.index("(")
+    return atom[:i] + sign + atom[i:]
+
+
+def _is_update(stmt: Statement) -> bool:
+    return (stmt.head if isinstance(stmt, Rule) else stmt).is_update()
+
+
+def _scratch_rows(rt: Runtime, target: str, action_policy: str, scratch: dict, lit: Literal):
+    """Rows for a literal inside an action description: scratch, action policy, target."""
+    if lit.service is None and lit.table in scratch:
+        return scratch[lit.table]
+    if lit.service is None:
+        act_rows = rt.program.rows((action_policy, lit.table))
+        if act_rows:
+            return list(act_rows)
+    key = (lit.service or target, lit.table)
+    return list(rt.program.rows(key))
+
+
+def _scratch_solver(rt: Runtime, target: str, action_policy: str, scratch: dict) -> Solver:
+    return Solver(lambda lit: _scratch_rows(rt, target, action_policy, scratch, lit))
+
+
+def _consequences(rt: Runtime, target: str, action_policy: str, scratch: dict) -> list[Literal]:
+    """Update atoms (``p+``/``p-``) the action policy derives from the scratch theory."""
+    pol = rt.policies[action_policy]
+    solver = _scratch_solver(rt, target, action_policy, scratch)
+    inserts: dict[tuple, Literal] = {}
+    deletes: dict[tuple, Literal] = {}
+    for rec in pol.rules.values():
+        rule = rec.prepared
+        if not isinstance(rule, Rule) or not rule.head.is_update():
+            continue
+        for sol in solver.solve(list(rule.body), target, {}, 0):
+            head = plug(rule.head, sol)
+            if not head.is_ground():
+                # skolemize free head variables with fresh constants
+                fresh = {a.name: f"_sk{next(_skolem)}" for a in head.args if a.is_variable}
+                head = head.with_args(Constant.of(fresh[a.name]) if a.is_variable else a
+                                      for a in head.args)
+            k = (head.service, head.table[:-1], head.values())
+            if head.table.endswith("+"):
+                inserts[k] = head
+            else:
+                deletes[k] = head
+    for k in list(deletes):
+        if k in inserts:
+            del deletes[k]  # insert wins
+    return list(deletes.values()) + list(inserts.values())
+
+
+def _apply_update(rt: Runtime, target: str, elem: Statement, undo: list) -> None:
+    insert = (elem.head if isinstance(elem, Rule) else elem).table.endswith("+")
+    if isinstance(elem, Rule):
+        head = elem.head.drop_update()
+        policy = head.service or target
+        rule = Rule((head.__class__(head.table, head.args, None, head.modal, head.negated,
+                                    head.named, head.position),), elem.body, elem.position)
+        if insert:
+            update = rt.insert(policy, [(str(rule), rule)])
+            undo.append(("rule_insert", (policy, update.records[0].id)))
+        else:
+            try:
+                rec = rt.find_statement(policy, rule)
+            except PolicyError:
+                return
+            rt.delete_rules(policy, [rec.id])
+            undo.append(("rule_delete", (policy, rec)))
+        return
+    atom = elem.drop_update()
+    if not atom.is_ground():
+        raise SimulateError(f"Update {elem} must be ground")
+    policy = atom.service or target
+    if policy not in rt.policies:
+        raise SimulateError(f"Policy {policy} does not exist")
+    key = (policy, atom.table)
+    row = atom.values()
+    rel = rt.program.relation(key)
+    if insert:
+        if row in rel.facts:
+            return
+        rt.program.update_facts(adds={key: [row]})
+        undo.append(("fact_insert", (key, row)))
+    else:
+        if row not in rel.facts:
+            return
+        rt.program.update_facts(dels={key: [row]})
+        undo.append(("fact_delete", (key, row)))
+
+
+def _undo(rt: Runtime, kind: str, item: Any) -> None:
+    if kind == "fact_insert":
+        key, row = item
+        rt.program.update_facts(dels={key: [row]})
+    elif kind == "fact_delete":
+        key, row = item
+        rt.program.update_facts(adds={key: [row]})
+    elif kind == "rule_insert":
+        policy, rid = item
+        rt.delete_rules(policy, [rid])
+    elif kind == "rule_delete":
+        policy, rec = item
+        rt.insert(policy, [(rec.text, rec.statement)], ids=[rec.id], names=[rec.name],
+                  comments=[rec.comment])
+
+
+__all__ = ["simulate", "kinds"]
