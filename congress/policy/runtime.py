@@ -22,7 +22,7 @@ from typing import Any
 
 from congress.datalog import analysis
 from congress.datalog.analysis import PolicyView, builtin_of, relation_table
-from congress.datalog.ast import Literal, Rule, Statement, Variable
+from congress.datalog.ast import Constant, Literal, Rule, Statement, Variable
 from congress.datalog.evaluation.codegen import (
     BUILTIN,
     FALSE,
@@ -254,6 +254,8 @@ class Runtime:
         return entry[0] if entry else None
 
     def rel_key(self, lit: Literal, policy: str) -> RelKey:
+        if lit.modal is not None:
+            return (policy, relation_table(lit))
         return (lit.service or policy, relation_table(lit))
 
     # ================================================================== inserting statements
@@ -647,7 +649,7 @@ class Runtime:
         """Instances of an atom that hold, as Datalog strings (``p(1, "a")``)."""
         lit = parse_atom(query) if isinstance(query, str) else query
         rows = self.query_rows(policy, lit)
-        return [str(Literal.fact(lit.table, row, lit.service)) for row in rows]
+        return [str(lit.with_args(Constant.of(v) for v in row)) for row in rows]
 
     def query_rows(self, policy: str, lit: Literal) -> list[Row]:
         self.get_policy(policy)

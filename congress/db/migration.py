@@ -1,0 +1,187 @@
+"""Schema migrations (alembic), for ``congress-db-manage`` and for the server's start.
+
+The scripts live in ``congress/db/migrations``; alembic is driven from here without an ini
+file. Functions take a database URL or a :class:`~congress.db.api.Database`. Online upgrades
+hold a lock (MySQL ``GET_LOCK``, SQLite ``BEGIN IMMEDIATE``) so several nodes starting at once
+upgrade one after the other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+
+from congress import exceptions
+from congress.db import schema
+from congress.db.api import Database
+
+LOG = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
+
+
+def alembic_config(url: str | None = None, connection: Any = None) -> Config:
+    """An alembic ``Config`` for Congress' scripts (and the URL or connection to use)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", MIGRATIONS_DIR)
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def script_directory() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head() -> str:
+    """The newest revision of the scripts."""
+    rev = script_directory().get_current_head()
+    assert rev is not None
+    return rev
+
+
+def history() -> list[str]:
+    """One line per revision, newest first: ``<down> -> <rev> [(head)], <message>``."""
+    lines = []
+    for script in script_directory().walk_revisions():
+        down = script.down_revision or "<base>"
+        if isinstance(down, tuple):
+            down = ", ".join(down)
+        mark = " (head)" if script.is_head else ""
+        lines.append(f"{down} -> {script.revision}{mark}, {script.doc}")
+    return lines
+
+
+@contextlib.contextmanager
+def _database(target: str | Database) -> Iterator[Database]:
+    if isinstance(target, Database):
+        yield target
+        return
+    db = Database(target)
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+def _url_text(target: str | Database) -> str:
+    if isinstance(target, Database):
+        return target.url.render_as_string(hide_password=False)
+    return target
+
+
+@contextlib.contextmanager
+def _alembic_errors(what: str) -> Iterator[None]:
+    """Alembic's own errors (unknown revision, several heads ...) as DatabaseError."""
+    try:
+        yield
+    except CommandError as exc:
+        raise exceptions.DatabaseError(f"Cannot {what}: {exc}") from exc
+
+
+def current(target: str | Database) -> str | None:
+    """The revision the database is at; None for a database without Congress tables."""
+    with _database(target) as db, db.transaction(readonly=True) as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(target: str | Database, revision: str = "head", *, sql: bool = False
+            ) -> str | None:
+    """Upgrade to ``revision``; returns the revision reached.
+
+    ``sql=True`` only prints the SQL (offline mode; nothing is executed) and returns None.
+    """
+    if sql:
+        with _alembic_errors("upgrade the database schema"):
+            command.upgrade(alembic_config(_url_text(target)), revision, sql=True)
+        return None
+    with _database(target) as db:
+        before = current(db)
+        if revision == "head" and before == head():
+            LOG.debug("Database %s is at head %s", db.safe_url, before)
+            return before
+        with _alembic_errors("upgrade the database schema"), \
+                db.migration_connection() as conn:
+            command.upgrade(alembic_config(connection=conn), revision)
+        after = current(db)
+        if after != before:
+            LOG.info("Upgraded database %s from %s to %s", db.safe_url, before or "<empty>",
+                     after)
+        return after
+
+
+def downgrade(target: str | Database, revision: str, *, sql: bool = False) -> str | None:
+    """Downgrade to ``revision`` (``base``: drop everything); returns the revision reached."""
+    if sql:
+        with _alembic_errors("downgrade the database schema"):
+            command.downgrade(alembic_config(_url_text(target)), revision, sql=True)
+        return None
+    with _database(target) as db:
+        before = current(db)
+        with _alembic_errors("downgrade the database schema"), \
+                db.migration_connection() as conn:
+            command.downgrade(alembic_config(connection=conn), revision)
+        after = current(db)
+        LOG.info("Downgraded database %s from %s to %s", db.safe_url, before, after or "<base>")
+        return after
+
+
+def stamp(target: str | Database, revision: str, *, sql: bool = False) -> str | None:
+    """Record ``revision`` as the database's revision without running migrations."""
+    if sql:
+        with _alembic_errors("stamp the database"):
+            command.stamp(alembic_config(_url_text(target)), revision, sql=True)
+        return None
+    with _database(target) as db:
+        with _alembic_errors("stamp the database"), db.migration_connection() as conn:
+            command.stamp(alembic_config(connection=conn), revision)
+        after = current(db)
+        LOG.info("Stamped database %s with revision %s", db.safe_url, after)
+        return after
+
+
+def revision(target: str | Database, message: str, autogenerate: bool = False) -> str:
+    """Write a new migration script into ``congress/db/migrations/versions``; returns its path.
+
+    With ``autogenerate`` the script holds the difference between the database (which should be
+    at head) and ``congress.db.schema``.
+    """
+    if not autogenerate:
+        with _alembic_errors("create a migration script"):
+            script = command.revision(alembic_config(), message=message)
+    else:
+        with _alembic_errors("create a migration script"), _database(target) as db, \
+                db.migration_connection() as conn:
+            script = command.revision(alembic_config(connection=conn), message=message,
+                                      autogenerate=True)
+    if isinstance(script, list):  # several heads: alembic returns one script per head
+        script = script[0]
+    assert script is not None
+    LOG.info("Wrote migration script %s", script.path)
+    return script.path
+
+
+def schema_differences(target: str | Database) -> list[Any]:
+    """Differences between the database and ``congress.db.schema`` (empty: in step)."""
+    with _database(target) as db, db.transaction(readonly=True) as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        return [d for d in compare_metadata(ctx, schema.metadata)
+                if not _is_alembic_table(d)]
+
+
+def _is_alembic_table(diff: Any) -> bool:
+    if isinstance(diff, tuple) and diff and diff[0] == "remove_table":
+        return diff[1].name == "alembic_version"
+    return False

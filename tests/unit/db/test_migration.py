@@ -1,0 +1,144 @@
+"""Alembic migrations on SQLite (congress.db.migration)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from congress import exceptions
+from congress.db import api, migration, policies
+
+HEAD = "5b1e2a7c9d30"
+ORIGINAL_HEAD = "c0125080d572"
+ALL_TABLES = {"policy_rules", "policies", "policiesdeleted", "datasources", "dstabledata",
+              "library_policies", "policy_revision", "policy_changes", "action_log",
+              "alembic_version"}
+
+
+@pytest.fixture
+def url(tmp_path):
+    return f"sqlite:///{tmp_path / 'm.sqlite'}"
+
+
+def _tables(url):
+    engine = sa.create_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_head_and_history():
+    assert migration.head() == HEAD
+    lines = migration.history()
+    assert lines[0].startswith(f"{ORIGINAL_HEAD} -> {HEAD} (head), ")
+    assert lines[1].startswith(f"<base> -> {ORIGINAL_HEAD}, ")
+
+
+def test_upgrade_from_empty(url):
+    assert migration.current(url) is None
+    assert migration.upgrade(url) == HEAD
+    assert migration.current(url) == HEAD
+    assert _tables(url) == ALL_TABLES
+    assert migration.schema_differences(url) == []
+    assert migration.upgrade(url) == HEAD  # idempotent
+
+
+def test_downgrade_to_base_and_back(url):
+    migration.upgrade(url)
+    assert migration.downgrade(url, "base") is None
+    assert _tables(url) == {"alembic_version"}
+    migration.upgrade(url)
+    assert migration.schema_differences(url) == []
+
+
+def test_step_by_step(url):
+    assert migration.upgrade(url, ORIGINAL_HEAD) == ORIGINAL_HEAD
+    assert "policy_changes" not in _tables(url)
+    assert migration.upgrade(url, "+1") == HEAD
+
+
+def test_database_of_the_original_is_upgraded(url):
+    """A database at the original's head keeps its data and gains the new tables."""
+    migration.upgrade(url, ORIGINAL_HEAD)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO policies (id, created_at, deleted, name, abbreviation, description, "
+            "owner, kind) VALUES ('p-1', '2017-01-01 00:00:00', '', 'old', 'old', '', 'user', "
+            "'nonrecursive')")
+        conn.exec_driver_sql(
+            "INSERT INTO policy_rules (id, rule, comment, policy_name, created_at, deleted) "
+            "VALUES ('r-1', 'p(1)', '', 'old', '2017-01-01 00:00:00', '')")
+    engine.dispose()
+    db = api.Database(url)
+    try:
+        assert db.ensure_schema() == HEAD
+        assert policies.get_policy(db, "old")["id"] == "p-1"
+        assert [r["rule"] for r in policies.list_rules(db, "old")] == ["p(1)"]
+        assert policies.current_revision(db) == 0
+        policies.insert_rule(db, "old", "p(2)")
+        assert policies.current_revision(db) == 1
+    finally:
+        db.dispose()
+
+
+def test_stamp(url):
+    migration.upgrade(url, ORIGINAL_HEAD)
+    assert migration.stamp(url, HEAD) == HEAD
+    assert migration.current(url) == HEAD
+    assert "policy_changes" not in _tables(url)
+
+
+def test_offline_sql_sqlite(url, capsys):
+    assert migration.upgrade(url, sql=True) is None
+    out = capsys.readouterr().out
+    assert "CREATE TABLE policy_rules" in out
+    assert "CREATE TABLE action_log" in out
+    assert "INSERT INTO policy_revision" in out
+    assert migration.current(url) is None  # nothing executed
+
+
+def test_offline_sql_mysql(capsys):
+    migration.upgrade("mysql+pymysql://u:p@127.0.0.1:1/congress", sql=True)
+    out = capsys.readouterr().out
+    assert "CHARSET=utf8mb4" in out
+    assert "COLLATE utf8mb4_bin" in out
+    assert "LONGTEXT" in out
+    assert "DATETIME(6)" in out
+    assert "ENGINE=InnoDB" in out
+
+
+def test_revision_scripts(url, tmp_path, monkeypatch):
+    scripts = tmp_path / "migrations"
+    shutil.copytree(migration.MIGRATIONS_DIR, scripts,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migration, "MIGRATIONS_DIR", str(scripts))
+    migration.upgrade(url)
+    path = migration.revision(url, "nothing changed", autogenerate=True)
+    assert path.startswith(str(scripts / "versions"))
+    text = Path(path).read_text()
+    assert f"down_revision = '{HEAD}'" in text
+    assert "op.create_table" not in text and "op.add_column" not in text
+    empty = migration.revision(url, "hand written")
+    assert "hand written" in Path(empty).read_text()
+
+
+def test_unknown_revision_in_database(url):
+    """A database written by a newer Congress: a clear error, not alembic's traceback."""
+    migration.upgrade(url)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'fromthefuture'")
+    engine.dispose()
+    db = api.Database(url)
+    try:
+        with pytest.raises(exceptions.DatabaseError, match="fromthefuture"):
+            db.ensure_schema()
+    finally:
+        db.dispose()
+    with pytest.raises(exceptions.DatabaseError, match="nosuchrev"):
+        migration.upgrade(url, "nosuchrev")
