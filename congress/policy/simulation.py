@@ -83,11 +83,8 @@ def _simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy
                     h = plug(head, sol)
                     if h.is_ground():
                         scratch.setdefault(h.table, []).append(h.values())
-            updates = _consequences(rt, policy, actpol.name, scratch)
-            results = [u.values() for u in updates if u.table == "result+"]
+            updates, results = _consequences(rt, policy, actpol.name, scratch)
             for u in updates:
-                if u.table.startswith("result"):
-                    continue
                 _apply_update(rt, policy, u, undo)
         answers = rt.query(policy, q)
         if tracer:
@@ -131,16 +128,41 @@ def _scratch_solver(rt: Runtime, target: str, action_policy: str, scratch: dict)
     return Solver(lambda lit: _scratch_rows(rt, target, action_policy, scratch, lit))
 
 
-def _consequences(rt: Runtime, target: str, action_policy: str, scratch: dict) -> list[Literal]:
-    """Update atoms (``p+``/``p-``) the action policy derives from the scratch theory."""
+def _ordered_action_rules(rules: list[Rule]) -> list[Rule]:
+    """Action-description rules, each after the rules defining tables its body reads."""
+    heads = {r.head.table for r in rules}
+    done: list[Rule] = []
+    defined: set[str] = set()
+    pending = list(rules)
+    while pending:
+        progress = False
+        for r in list(pending):
+            needs = {b.table for b in r.body if b.service is None and b.table in heads}
+            waiting = {t for t in needs if any(o.head.table == t for o in pending if o is not r)}
+            if not waiting:
+                done.append(r)
+                defined.add(r.head.table)
+                pending.remove(r)
+                progress = True
+        if not progress:        # cyclic descriptions: evaluate the rest once, in order
+            done.extend(pending)
+            break
+    return done
+
+
+def _consequences(rt: Runtime, target: str, action_policy: str, scratch: dict
+                  ) -> tuple[list[Literal], list[tuple]]:
+    """Update atoms (``p+``/``p-``) and ``result`` rows the action policy derives from ``scratch``.
+
+    Each description rule runs once, after the rules whose tables it reads (so ``result(x) :-
+    create(v), p+(x, v)`` sees the skolem constant chosen for ``p+``).
+    """
     pol = rt.policies[action_policy]
-    solver = _scratch_solver(rt, target, action_policy, scratch)
-    inserts: dict[tuple, Literal] = {}
-    deletes: dict[tuple, Literal] = {}
-    for rec in pol.rules.values():
-        rule = rec.prepared
-        if not isinstance(rule, Rule) or not rule.head.is_update():
-            continue
+    rules = [rec.prepared for rec in pol.rules.values() if isinstance(rec.prepared, Rule)]
+    tables = dict(scratch)
+    derived: dict[str, dict[tuple, Literal]] = {}
+    for rule in _ordered_action_rules(rules):
+        solver = _scratch_solver(rt, target, action_policy, tables)
         for sol in solver.solve(list(rule.body), target, {}, 0):
             head = plug(rule.head, sol)
             if not head.is_ground():
@@ -148,15 +170,26 @@ def _consequences(rt: Runtime, target: str, action_policy: str, scratch: dict) -
                 fresh = {a.name: f"_sk{next(_skolem)}" for a in head.args if a.is_variable}
                 head = head.with_args(Constant.of(fresh[a.name]) if a.is_variable else a
                                       for a in head.args)
-            k = (head.service, head.table[:-1], head.values())
-            if head.table.endswith("+"):
-                inserts[k] = head
-            else:
-                deletes[k] = head
+            derived.setdefault(head.tablename(), {})[head.values()] = head
+            if head.service is None:
+                tables.setdefault(head.table, [])
+                if head.values() not in tables[head.table]:
+                    tables[head.table] = list(tables[head.table]) + [head.values()]
+    inserts: dict[tuple, Literal] = {}
+    deletes: dict[tuple, Literal] = {}
+    results: list[tuple] = []
+    for name, heads in derived.items():
+        for row, head in heads.items():
+            if head.table in ("result", "result+"):
+                results.append(row)
+            elif head.table.endswith("+"):
+                inserts[(head.service, head.table[:-1], row)] = head
+            elif head.table.endswith("-"):
+                deletes[(head.service, head.table[:-1], row)] = head
     for k in list(deletes):
         if k in inserts:
             del deletes[k]  # insert wins
-    return list(deletes.values()) + list(inserts.values())
+    return list(deletes.values()) + list(inserts.values()), results
 
 
 def _apply_update(rt: Runtime, target: str, elem: Statement, undo: list) -> None:

@@ -380,9 +380,7 @@ class _Run:
             work.fact_adds[key].update(adds)
             work.fact_dels[key].update(dels)
             return
-        counts: dict[Row, int] = {}
-        for r in adds:
-            counts[r] = counts.get(r, 0) + 1
+        counts: dict[Row, int] = dict.fromkeys(adds, 1)
         for r in dels:
             counts[r] = counts.get(r, 0) - 1
         self.add_counts(key, counts)
@@ -423,27 +421,34 @@ class _Run:
             return
         rel = self.p.relation(key)
         rows = rel.rows
-        ins: list[Row] = []
+        ins: dict[Row, int] = {}
         dels: list[Row] = []
+        get = rows.get
         for row, c in deltas.items():
             if not c:
                 continue
-            old = rows.get(row, 0)
+            old = get(row)
+            if old is None:
+                if c < 0:
+                    raise AssertionError(f"negative derivation count for {key} {row}")
+                ins[row] = c
+                continue
             new = old + c
-            if new < 0:
-                raise AssertionError(f"negative derivation count for {key} {row}")
             if new == 0:
-                rel.remove(row)
                 dels.append(row)
-            elif old == 0:
-                rel.insert(row, new)
-                ins.append(row)
+            elif new < 0:
+                raise AssertionError(f"negative derivation count for {key} {row}")
             else:
                 rows[row] = new
+        if dels:
+            rel.remove_many(dels)
+        if ins:
+            rel.insert_many(ins)
         if ins or dels:
-            self.p.stats["rows_changed"] += len(ins) + len(dels)
-            self._record(key, ins, dels)
-            self._fanout(key, ins, dels, {})
+            ins_list = list(ins)
+            self.p.stats["rows_changed"] += len(ins_list) + len(dels)
+            self._record(key, ins_list, dels)
+            self._fanout(key, ins_list, dels, {})
 
     # ------------------------------------------------------------------ pushing changes
     def _old_view(self, key: Key, later: dict[Key, tuple[list[Row], list[Row]]]) -> Any:

@@ -51,16 +51,20 @@ class Relation:
         return f"Relation({self.key!r}, {len(self.rows)} rows)"
 
     # ------------------------------------------------------------------ indexes
-    def index(self, cols: tuple[int, ...]) -> dict[Any, set[Row]]:
+    def index(self, cols: tuple[int, ...]) -> dict[Any, Any]:
+        """Key -> rows with that key: a 1-tuple for a single row, a set for several."""
         idx = self.indexes.get(cols)
         if idx is None:
             fn = key_function(cols)
             idx = {}
+            get = idx.get
             for row in self.rows:
                 k = fn(row)
-                bucket = idx.get(k)
+                bucket = get(k)
                 if bucket is None:
-                    idx[k] = {row}
+                    idx[k] = (row,)
+                elif type(bucket) is tuple:
+                    idx[k] = {bucket[0], row}
                 else:
                     bucket.add(row)
             self.indexes[cols] = idx
@@ -79,7 +83,9 @@ class Relation:
             k = self._keyfns[cols](row)
             bucket = idx.get(k)
             if bucket is None:
-                idx[k] = {row}
+                idx[k] = (row,)
+            elif type(bucket) is tuple:
+                idx[k] = {bucket[0], row}
             else:
                 bucket.add(row)
 
@@ -89,19 +95,50 @@ class Relation:
         for cols, idx in self.indexes.items():
             k = self._keyfns[cols](row)
             bucket = idx[k]
-            if len(bucket) == 1:
+            if type(bucket) is tuple:
                 del idx[k]
             else:
                 bucket.discard(row)
+                if len(bucket) == 1:
+                    idx[k] = (next(iter(bucket)),)
 
-    def insert_many(self, rows: Iterable[Row], value: int = 1) -> None:
+    def insert_many(self, items: dict[Row, int] | list[tuple[Row, int]]) -> None:
+        """Add rows that are not present, with their values (bulk: one pass per index)."""
+        pairs = items.items() if isinstance(items, dict) else items
         rows_dict = self.rows
-        if not self.indexes:
-            for row in rows:
-                rows_dict[row] = value
-            return
+        new = []
+        append = new.append
+        for row, value in pairs:
+            rows_dict[row] = value
+            append(row)
+        for cols, idx in self.indexes.items():
+            fn = self._keyfns[cols]
+            get = idx.get
+            for row in new:
+                k = fn(row)
+                bucket = get(k)
+                if bucket is None:
+                    idx[k] = (row,)
+                elif type(bucket) is tuple:
+                    idx[k] = {bucket[0], row}
+                else:
+                    bucket.add(row)
+
+    def remove_many(self, rows: list[Row]) -> None:
+        rows_dict = self.rows
         for row in rows:
-            self.insert(row, value)
+            del rows_dict[row]
+        for cols, idx in self.indexes.items():
+            fn = self._keyfns[cols]
+            for row in rows:
+                k = fn(row)
+                bucket = idx[k]
+                if type(bucket) is tuple:
+                    del idx[k]
+                else:
+                    bucket.discard(row)
+                    if len(bucket) == 1:
+                        idx[k] = (next(iter(bucket)),)
 
     def clear(self) -> None:
         self.rows.clear()
@@ -146,7 +183,7 @@ class _OverlayIndex:
         extra = self.plus.get(key)
         if rows is None and extra is None:
             return default
-        out = set(rows) - self.minus if rows else set()
+        out = {r for r in rows if r not in self.minus} if rows else set()
         if extra:
             out |= extra
         return out or default

@@ -155,6 +155,13 @@ class Solver:
             return
         self._trace(policy, depth, "Call", str(shown))
         produced = False
+        if not lit.args and not lit.service and lit.table in ("true", "false"):
+            if lit.table == "true":
+                self._trace(policy, depth, "Exit", str(shown))
+                yield binding
+            else:
+                self._trace(policy, depth, "Fail", str(shown))
+            return
         if b is not None:
             inputs = []
             for a in lit.args[:b.num_inputs]:
