@@ -146,6 +146,12 @@ def generate(rule: CRule, *, delta: int | None, head_bound: bool, mode: str,
     """
     consts: dict[str, Any] = {}
     names: dict[str, str] = {}
+    # variables that occur once in the whole rule are wildcards: never bound, never checked
+    occurrences: dict[str, int] = {}
+    for t in list(rule.head_args) + [a for lit in rule.body for a in lit.args]:
+        if t.is_variable:
+            occurrences[t.name] = occurrences.get(t.name, 0) + 1
+    wildcard = {n for n, c in occurrences.items() if c == 1}
     lines: list[str] = []
     pre: list[str] = []
     depth = 1
@@ -163,6 +169,8 @@ def generate(rule: CRule, *, delta: int | None, head_bound: bool, mode: str,
         for j, pos in enumerate(positions):
             a = args[pos]
             item = f"{row}[{j}]"
+            if a.is_variable and a.name in wildcard:
+                continue
             if not a.is_variable:
                 emit(f"if {item} != {_const(a.value, consts)}: continue")
             elif a.name in names:
@@ -236,6 +244,10 @@ def generate(rule: CRule, *, delta: int | None, head_bound: bool, mode: str,
         # positive literal
         bpos = tuple(i for i, a in enumerate(lit.args)
                      if not a.is_variable or a.name in names)
+        if step == 0 and delta is None and not head_bound:
+            # the outermost scan of a from-scratch plan runs once: filter rows instead of
+            # creating (and then forever maintaining) an index just for it
+            bpos = ()
         if len(bpos) == len(lit.args):
             pre.append(f"R{pos} = V[{pos}].rows")
             tup = _tuple_expr([term_expr(a) for a in lit.args]) if lit.args else "()"
@@ -255,6 +267,11 @@ def generate(rule: CRule, *, delta: int | None, head_bound: bool, mode: str,
         # bind the free positions (constants/bound ones were in the key)
         for i in free:
             a = lit.args[i]
+            if not a.is_variable:
+                emit(f"if r{pos}[{i}] != {_const(a.value, consts)}: continue")
+                continue
+            if a.name in wildcard:
+                continue
             if a.name in names:
                 emit(f"if r{pos}[{i}] != {var(a.name)}: continue")
             else:

@@ -22,6 +22,7 @@ Nothing here knows about policies, kinds, parsing or I/O.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
 from collections import defaultdict
@@ -246,7 +247,7 @@ class Program:
         """Register and evaluate one (already validated) rule; returns watched changes."""
         self.rules[rule.id] = rule
         head = rule.head_rel
-        self.relation(head)
+        self.relation(head).make_derived()
         cyclic = bool(self.find_cycles([rule]))
         self.producers[head].append(rule)
         for i, lit in enumerate(rule.body):
@@ -260,6 +261,17 @@ class Program:
                        if lit.kind in (POS, NEG)] or [1])
             self._raise_levels(head, lvl)
         run = _Run(self)
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            self._seed_new_rule(rule, run)
+        finally:
+            if paused:
+                gc.enable()
+        return run.run()
+
+    def _seed_new_rule(self, rule: CRule, run: _Run) -> None:
+        head = rule.head_rel
         if head in self.scc_of:
             work = run.scc_work(self.scc_of[head])
             out: dict[Row, int] = {}
@@ -273,7 +285,6 @@ class Program:
             counts: dict[Row, int] = {}
             self._plan(rule, None, False, COUNT)(self._views(rule), None, 1, counts)
             run.add_counts(head, counts)
-        return run.run()
 
     def remove_rule(self, rule_id: Any) -> Changes:
         rule = self.rules.pop(rule_id)
@@ -296,6 +307,8 @@ class Program:
         changes = run.run()
         if recursive:
             self._recompute_structure()
+        if not self.producers.get(head):
+            self.relation(head).make_base()
         for lit in rule.body:
             if lit.kind in (POS, NEG):
                 self.drop_relation_if_unused(lit.rel)
@@ -303,29 +316,38 @@ class Program:
         return changes
 
     def update_facts(self, adds: dict[Key, Iterable[Row]] | None = None,
-                     dels: dict[Key, Iterable[Row]] | None = None) -> Changes:
-        """Insert/delete explicit facts (all in one propagation pass)."""
+                     dels: dict[Key, Iterable[Row]] | None = None,
+                     checked: bool = False) -> Changes:
+        """Insert/delete explicit facts (all in one propagation pass).
+
+        ``checked``: the caller guarantees adds are absent and dels present (replace_facts).
+        """
         run = _Run(self)
-        for key, rows in (dels or {}).items():
+        keys = set(adds or ()) | set(dels or ())
+        for key in keys:
             rel = self.relation(key)
-            gone = [r for r in rows if r in rel.facts]
-            if not gone:
+            new = (adds or {}).get(key, ())
+            gone = (dels or {}).get(key, ())
+            facts = rel.facts
+            if not checked:
+                gone = [r for r in gone if r in facts]
+                new = [r for r in set(new) if r not in facts]
+            if not new and not gone:
                 continue
-            rel.facts.difference_update(gone)
-            run.fact_changes(key, (), gone)
-        for key, rows in (adds or {}).items():
-            rel = self.relation(key)
-            new = [r for r in rows if r not in rel.facts]
-            if not new:
+            if rel.is_base:
+                run.base_changes(key, new, gone)
                 continue
-            rel.facts.update(new)
-            run.fact_changes(key, new, ())
+            rel._facts.difference_update(gone)
+            rel._facts.update(new)
+            run.fact_changes(key, new, gone)
         return run.run()
 
     def replace_facts(self, key: Key, rows: Iterable[Row]) -> Changes:
         rel = self.relation(key)
-        rows = set(rows)
-        return self.update_facts({key: rows - rel.facts}, {key: rel.facts - rows})
+        rows = rows if isinstance(rows, (set, frozenset)) else set(rows)
+        facts = rel.facts
+        return self.update_facts({key: rows - facts}, {key: [r for r in facts if r not in rows]},
+                                 checked=True)
 
     def watch(self, key: Key) -> None:
         self.watched.add(key)
@@ -343,6 +365,7 @@ class _Run:
         self.heap: list[tuple[int, int, Any]] = []
         self.queued: set[Any] = set()
         self.counts: dict[Key, dict[Row, int]] = {}
+        self.base: dict[Key, tuple[list[Row], list[Row]]] = {}
         self.scc: dict[int, _SccWork] = {}
         self.applied: dict[Key, tuple[list[Row], list[Row]]] = {}
         self.watched_changes: Changes = {}
@@ -373,6 +396,16 @@ class _Run:
             self._push(("scc", sid), self.p.level.get(members[0], 0))
         return work
 
+    def base_changes(self, key: Key, adds: Iterable[Row], dels: Iterable[Row]) -> None:
+        """Facts of a relation no rule defines: present rows change directly (no counting)."""
+        pending = self.base.get(key)
+        if pending is None:
+            self.base[key] = (list(adds), list(dels))
+        else:
+            pending[0].extend(adds)
+            pending[1].extend(dels)
+        self._push(("rel", key), self.p.level.get(key, 0))
+
     def fact_changes(self, key: Key, adds: Iterable[Row], dels: Iterable[Row]) -> None:
         sid = self.p.scc_of.get(key)
         if sid is not None:
@@ -387,6 +420,23 @@ class _Run:
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> Changes:
+        """Propagate everything queued; returns the changes of watched relations.
+
+        Big changes (snapshots, new rules over large tables) allocate millions of small objects;
+        CPython's cyclic collector would rescan the whole heap many times meanwhile, so it is
+        paused for their duration (nothing the engine allocates forms reference cycles).
+        """
+        pending = sum(len(v) for v in self.counts.values()) + \
+            sum(len(a) + len(d) for a, d in self.base.values()) + len(self.scc) * 1000
+        if pending < 5000 or not gc.isenabled():
+            return self._run()
+        gc.disable()
+        try:
+            return self._run()
+        finally:
+            gc.enable()
+
+    def _run(self) -> Changes:
         while self.heap:
             _, _, unit = heapq.heappop(self.heap)
             self.queued.discard(unit)
@@ -416,6 +466,18 @@ class _Run:
                         pd.add(r)
 
     def _process_relation(self, key: Key) -> None:
+        base = self.base.pop(key, None)
+        if base is not None:
+            ins_list, dels = base
+            rel = self.p.relation(key)
+            if dels:
+                rel.remove_many(dels)
+            if ins_list:
+                rel.insert_many([(r, 1) for r in ins_list])
+            self.p.stats["rows_changed"] += len(ins_list) + len(dels)
+            self._record(key, ins_list, dels)
+            self._fanout(key, ins_list, dels, {})
+            return
         deltas = self.counts.pop(key, None)
         if not deltas:
             return

@@ -34,15 +34,37 @@ def key_function(cols: tuple[int, ...]):
 
 
 class Relation:
-    __slots__ = ("key", "rows", "indexes", "_keyfns", "facts", "recursive")
+    __slots__ = ("key", "rows", "indexes", "_keyfns", "_facts", "recursive")
 
     def __init__(self, key: Any) -> None:
         self.key = key
         self.rows: dict[Row, int] = {}
         self.indexes: dict[tuple[int, ...], dict[Any, set[Row]]] = {}
         self._keyfns: dict[tuple[int, ...], Any] = {}
-        self.facts: set[Row] = set()     # explicit facts (inserted statements, datasource rows)
+        # Explicit facts (inserted statements, datasource rows). None while no rule defines the
+        # relation: then every row is a fact and ``rows`` alone says so (no second copy).
+        self._facts: set[Row] | None = None
         self.recursive = False
+
+    @property
+    def is_base(self) -> bool:
+        """True while no rule derives rows of this relation (rows are exactly its facts)."""
+        return self._facts is None
+
+    @property
+    def facts(self):
+        """The explicit facts (a set, or the rows' key view for a base relation)."""
+        return self.rows.keys() if self._facts is None else self._facts
+
+    def make_derived(self) -> None:
+        """A rule now defines this relation: keep its facts apart from derived rows."""
+        if self._facts is None:
+            self._facts = set(self.rows)
+
+    def make_base(self) -> None:
+        """No rule defines this relation any more: its rows are exactly its facts."""
+        if self._facts is not None and len(self._facts) == len(self.rows):
+            self._facts = None
 
     def __len__(self) -> int:
         return len(self.rows)
