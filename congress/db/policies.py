@@ -336,3 +336,17 @@ def prune_changes(conn: Connection, before_revision: int) -> int:
     result = conn.execute(policy_changes.delete()
                           .where(policy_changes.c.revision < before_revision))
     return int(result.rowcount or 0)
+
+
+@connection_or_database()
+def lock_revision(conn: Connection) -> int:
+    """Lock the revision counter row until the transaction ends; returns its current value.
+
+    A policy engine calls this first in a change transaction: every change committed by others
+    is then visible (and no other change can commit until this transaction ends), so the engine
+    can apply them before its own.
+    """
+    value = conn.execute(sa.select(policy_revision.c.value)
+                         .where(policy_revision.c.id == REVISION_ROW_ID)
+                         .with_for_update()).scalar()
+    return int(value or 0)
