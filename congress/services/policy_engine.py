@@ -423,10 +423,9 @@ class PolicyEngineService(Service):
                              ("description", description)):
             if value is not None and not isinstance(value, str):
                 raise exceptions.BadRequest(f"Policy {field} must be a string")
-        if rules is not None:
-            if not isinstance(rules, list) or not all(
-                    isinstance(r, dict) and isinstance(r.get("rule"), str) for r in rules):
-                raise exceptions.BadRequest("rules must be a list of {\"rule\": <string>}")
+        if rules is not None and (not isinstance(rules, list) or not all(
+                isinstance(r, dict) and isinstance(r.get("rule"), str) for r in rules)):
+            raise exceptions.BadRequest("rules must be a list of {\"rule\": <string>}")
         result = self._change(lambda conn: self._create_in_txn(
             conn, name, kind, abbreviation, description, rules))
         LOG.info("policy %s created (kind %s, %d rules)", name, result["kind"],
