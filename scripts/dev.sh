@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Set up a development machine (idempotent) and run Congress or its tests.
+#
+#   bash scripts/dev.sh server [congress-server options]   all-in-one server on 127.0.0.1:1789
+#   bash scripts/dev.sh test [pytest options]              the whole test suite
+#   bash scripts/dev.sh setup                              only install what is needed
+#
+# Works on a fresh Debian 12 machine as root (or with sudo): installs the Debian packages it
+# needs, creates .venv with Congress and its dependencies, and for tests makes sure MariaDB and
+# RabbitMQ run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+VENV="$ROOT/.venv"
+
+log() { printf '[dev.sh] %s\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+            || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing Debian packages: ${missing[*]}"
+        if [ ! -f /var/lib/apt/periodic/congress-updated ]; then
+            as_root apt-get update -qq
+            as_root mkdir -p /var/lib/apt/periodic && as_root touch /var/lib/apt/periodic/congress-updated
+        fi
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
+setup_python() {
+    command -v python3 >/dev/null || apt_install python3
+    python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+    if [ ! -x "$VENV/bin/python" ]; then
+        log "creating $VENV"
+        python3 -m venv "$VENV"
+    fi
+    local stamp="$VENV/.congress-installed"
+    if [ ! -f "$stamp" ] || [ setup.py -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+        log "installing Congress and its dependencies into $VENV"
+        "$VENV/bin/pip" install -q --disable-pip-version-check --upgrade pip wheel
+        "$VENV/bin/pip" install -q --disable-pip-version-check -e ".[server,test]"
+        touch "$stamp"
+    fi
+}
+
+port_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && exec 3>&- 3<&-
+}
+
+wait_port() {
+    local port=$1 what=$2
+    for _ in $(seq 1 120); do
+        port_open "$port" && return 0
+        sleep 0.5
+    done
+    log "$what did not come up on port $port"
+    return 1
+}
+
+setup_services() {
+    apt_install haproxy mariadb-server rabbitmq-server
+    if ! port_open 3306; then
+        log "starting MariaDB"
+        as_root mkdir -p /run/mysqld && as_root chown mysql:mysql /run/mysqld 2>/dev/null || true
+        as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+        wait_port 3306 MariaDB
+    fi
+    if ! port_open 5672; then
+        log "starting RabbitMQ"
+        as_root rabbitmq-server -detached
+        wait_port 5672 RabbitMQ
+    fi
+}
+
+cmd=${1:-help}
+shift || true
+case "$cmd" in
+    setup)
+        setup_python
+        ;;
+    server)
+        setup_python
+        exec "$VENV/bin/congress-server" "$@"
+        ;;
+    test)
+        setup_python
+        setup_services
+        exec "$VENV/bin/python" -m pytest -q "$@"
+        ;;
+    *)
+        sed -n '2,10p' "$0"
+        exit 2
+        ;;
+esac
