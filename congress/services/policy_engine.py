@@ -383,8 +383,12 @@ class PolicyEngineService(Service):
                 "comment": rec.comment} for rec in update.records]
         return out, undo
 
-    def _policy(self, policy: str) -> Any:
-        """A non-datasource policy by name or id."""
+    def _policy(self, policy: str, plain: bool = False) -> Any:
+        """A policy by name or id.
+
+        Unknown: PolicyNotFound (the original's 1020 ``policy_not_exist``, for rules, tables,
+        rows) or, with ``plain``, a plain 404 (policy GET/DELETE answered ``Not Found::...``).
+        """
         pol = self.rt.policies.get(policy)
         if pol is None:
             for p in self.rt.policies.values():
@@ -392,7 +396,8 @@ class PolicyEngineService(Service):
                     pol = p
                     break
         if pol is None:
-            raise exceptions.PolicyNotFound(f"No policy found with name or id {policy}")
+            cls = exceptions.NotFound if plain else exceptions.PolicyNotFound
+            raise cls(f"No policy found with name or id {policy}")
         return pol
 
     # ================================================================== RPC: policies
@@ -403,9 +408,9 @@ class PolicyEngineService(Service):
 
     def get_policy(self, policy: str) -> dict[str, Any]:
         with self.lock:
-            pol = self._policy(policy)
+            pol = self._policy(policy, plain=True)
             if pol.kind == kinds.DATASOURCE:
-                raise exceptions.PolicyNotFound(f"No policy found with name or id {policy}")
+                raise exceptions.NotFound(f"No policy found with name or id {policy}")
             return pol.to_dict()
 
     def create_policy(self, name: Any = None, kind: Any = None, abbreviation: Any = None,
@@ -434,12 +439,12 @@ class PolicyEngineService(Service):
 
     def delete_policy(self, policy: str) -> dict[str, Any]:
         with self.lock:
-            pol = self._policy(policy)
+            pol = self._policy(policy, plain=True)
             if pol.name in self.rt.system_policies:
                 raise exceptions.SystemPolicyError(
                     f"Cannot delete system-maintained policy {pol.name}")
             if pol.kind == kinds.DATASOURCE:
-                raise exceptions.PolicyNotFound(f"No policy found with name or id {policy}")
+                raise exceptions.NotFound(f"No policy found with name or id {policy}")
             name = pol.name
 
         def apply(conn: Any) -> Any:

@@ -1,0 +1,122 @@
+"""The Congress REST API v1 as a falcon WSGI app: :func:`create_app`.
+
+Routes are registered in the original's order (spec/api.md §8); falcon's router gives literal
+segments precedence over variables, which for this route set selects the same resource as the
+original's "first matching regex". Path segments must be non-empty (``[^/]+``).
+
+Besides ``/v1`` the app answers ``/healthcheck`` (oslo.middleware semantics, unauthenticated)
+and, like the original's paste urlmap, the version documents at ``/`` and every other path
+outside ``/v1`` (300 choices).
+
+Works with falcon 3.1 and 4.x.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import falcon
+
+from congress.api import auth, datasources, drivers, library, policies, rules, tables, versions
+from congress.api.base import ApiState, Backend, Resource
+from congress.api.errors import handle_exception
+from congress.api.healthcheck import Healthcheck
+from congress.api.middleware import RequestMiddleware
+
+LOG = logging.getLogger(__name__)
+
+WSGIApp = Callable[..., Any]
+
+_P = "/v1/policies/{policy_id}"
+_DS = "/v1/data-sources/{ds_id}"
+
+#: (URI template, resource class), in registration order
+ROUTES: list[tuple[str, type[Resource]]] = [
+    ("/v1", versions.VersionV1),
+    ("/v1/", versions.VersionV1),
+    ("/v1/policies", policies.Policies),
+    (_P, policies.Policy),
+    ("/v1/librarypolicies", library.LibraryPolicies),
+    ("/v1/librarypolicies/{policy_id}", library.LibraryPolicy),
+    (_P + "/rules", rules.Rules),
+    (_P + "/rules/{rule_id}", rules.Rule),
+    ("/v1/data-sources", datasources.Datasources),
+    (_DS, datasources.Datasource),
+    (_DS + "/schema", datasources.DatasourceSchema),
+    (_DS + "/tables/{table_id}/spec", tables.DatasourceTableSpec),
+    (_DS + "/actions", datasources.DatasourceActions),
+    (_DS + "/status", datasources.DatasourceStatus),
+    (_P + "/status", policies.PolicyStatus),
+    (_P + "/rules/{rule_id}/status", rules.RuleStatus),
+    (_DS + "/tables", tables.DatasourceTables),
+    (_P + "/tables", tables.PolicyTables),
+    (_DS + "/tables/{table_id}", tables.DatasourceTable),
+    (_P + "/tables/{table_id}", tables.PolicyTable),
+    (_DS + "/tables/{table_id}/rows", tables.DatasourceRows),
+    (_P + "/tables/{table_id}/rows", tables.PolicyRows),
+    (_DS + "/tables/{table_id}/rows/{row_id}", tables.DatasourceRow),
+    (_P + "/tables/{table_id}/rows/{row_id}", tables.PolicyRow),
+    (_DS + "/webhook", datasources.DatasourceWebhook),
+]
+
+#: registered only when ``[json_ingester] enable`` is true
+JSON_INGESTER_ROUTES: list[tuple[str, type[Resource]]] = [
+    (_DS + "/tables/{table_id}/webhook", datasources.DatasourceTableWebhook),
+]
+
+SYSTEM_ROUTES: list[tuple[str, type[Resource]]] = [
+    ("/v1/system/drivers", drivers.Drivers),
+    ("/v1/system/drivers/{driver_id}", drivers.Driver),
+]
+
+
+class CongressApp(falcon.App):
+    """A falcon App whose WSGI entry point can be wrapped by WSGI middleware
+    (keystonemiddleware's ``auth_token``) while staying a ``falcon.App``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._wsgi_entry: WSGIApp = super().__call__
+
+    def wrap_wsgi(self, factory: Callable[[WSGIApp], WSGIApp]) -> None:
+        self._wsgi_entry = factory(self._wsgi_entry)
+
+    def __call__(self, env: dict[str, Any], start_response: Any) -> Any:
+        return self._wsgi_entry(env, start_response)
+
+
+def create_app(conf: Any, backend: Backend) -> falcon.App:
+    """The API as a WSGI app (a ``falcon.App``) over ``backend``.
+
+    ``conf`` is a ConfigOpts with the Congress options registered (``congress.config``).
+    """
+    state = ApiState(conf, backend)
+    middleware: list[Any] = [RequestMiddleware(state)]
+    keystone = conf.auth_strategy == "keystone"
+    if keystone:
+        enforcer = auth.make_enforcer(conf)
+        middleware += [auth.KeystoneContextMiddleware(enforcer),
+                       auth.PolicyMiddleware(enforcer)]
+    else:
+        LOG.warning("auth_strategy = noauth: the Congress API trusts every request; "
+                    "set auth_strategy = keystone to authenticate and authorize requests")
+
+    app = CongressApp(middleware=middleware)
+    app.req_options.strip_url_path_trailing_slash = False
+    app.add_error_handler(Exception, handle_exception)
+    app.add_error_handler(falcon.HTTPError, handle_exception)
+
+    routes = list(ROUTES)
+    if conf.json_ingester.enable:
+        routes += JSON_INGESTER_ROUTES
+    routes += SYSTEM_ROUTES
+    for template, resource_cls in routes:
+        app.add_route(template, resource_cls(state))
+    app.add_route("/healthcheck", Healthcheck(state))
+    app.add_sink(versions.versions_sink, versions.SINK_PREFIX)
+
+    if keystone:
+        app.wrap_wsgi(auth.authtoken_wrapper(conf))
+    return app

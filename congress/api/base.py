@@ -1,0 +1,119 @@
+"""What every resource shares: the backend, response writers, action dispatch.
+
+Resources translate HTTP to one or two ``backend.call(service, method, **kwargs)`` and the
+result back to HTTP; nothing else. Response framing follows the original: JSON plus ``"\\n"``,
+lists (collection GETs) pretty-printed with an indent of 2, ``application/json; charset=UTF-8``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import falcon
+
+from congress.api import parsing
+from congress.api.errors import JSON_CONTENT_TYPE, MethodNotSupported, NotFoundError
+
+ENGINE = "__engine"
+LIBRARY = "__library"
+DS_MANAGER = "_ds_manager"
+
+
+class Backend(Protocol):
+    def call(self, service_id: str, method: str, **kwargs: Any) -> Any: ...
+
+    def node_info(self) -> dict[str, Any]: ...
+
+
+class ApiState:
+    """What resources and middleware need from ``create_app``."""
+
+    def __init__(self, conf: Any, backend: Backend) -> None:
+        self.conf = conf
+        self.backend = backend
+        self.body_limit: int = conf.max_request_body_size
+
+
+# --------------------------------------------------------------------------- response writers
+def send_json(resp: falcon.Response, data: Any, status: int = 200, *,
+              pretty: bool = False) -> None:
+    resp.status = falcon.code_to_http_status(status)
+    resp.content_type = JSON_CONTENT_TYPE
+    resp.data = (json.dumps(data, indent=2 if pretty else None) + "\n").encode("utf-8")
+
+
+def send_empty(resp: falcon.Response, status: int = 200) -> None:
+    resp.status = falcon.code_to_http_status(status)
+    resp.content_type = JSON_CONTENT_TYPE
+    resp.data = b""
+
+
+def send_item(resp: falcon.Response, item: Any) -> None:
+    """Element GET: the item, or the original's ``404 Not found`` when there is none."""
+    if item is None:
+        raise NotFoundError()
+    send_json(resp, item)
+
+
+def send_collection(resp: falcon.Response, result: Any) -> None:
+    """Collection GET: ``{"results": [...]}`` (+ extra keys), pretty-printed."""
+    if isinstance(result, (list, tuple)):
+        result = {"results": list(result)}
+    if not isinstance(result, dict) or result.get("results") is None:
+        raise NotFoundError()
+    send_json(resp, result, pretty=True)
+
+
+def request_path(req: falcon.Request) -> str:
+    return quote(req.root_path + req.path, safe="/:@!$&'()*+,;=~")
+
+
+def send_created(req: falcon.Request, resp: falcon.Response, item: Any) -> None:
+    """Collection POST: 201, the item, ``Location: <path>/<id>``."""
+    if item is None:            # a model that creates nothing (webhooks) answers 200, no body
+        send_empty(resp)
+        return
+    if not isinstance(item, dict) or item.get("id") is None:
+        raise TypeError(f"create returned no id: {item!r}")
+    send_json(resp, item, 201)
+    resp.set_header("Location", f"{request_path(req)}/{quote(str(item['id']), safe='')}")
+
+
+def omit_none(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if v is not None}
+
+
+# --------------------------------------------------------------------------- resources
+class Resource:
+    """Base of the API resources (one class per URL shape)."""
+
+    #: checked against the API policy (oslo.policy) in keystone mode
+    enforce_policy = True
+
+    def __init__(self, state: ApiState) -> None:
+        self.state = state
+        self.backend = state.backend
+
+    def call(self, service_id: str, method: str, /, **kwargs: Any) -> Any:
+        return self.backend.call(service_id, method, **kwargs)
+
+    def json_body(self, req: falcon.Request, *, allow_empty: bool = False) -> Any:
+        return parsing.parse_json(req, self.state.body_limit, allow_empty=allow_empty)
+
+    def datasource_name(self, ds_id: str) -> str:
+        """Name (= bus service id) of the datasource named or identified by ``ds_id``."""
+        return self.call(DS_MANAGER, "resolve", ds=ds_id)
+
+    def dispatch_action(self, req: falcon.Request, resp: falcon.Response,
+                        **params: Any) -> None:
+        """Element ``POST ?action=<name>``: ``action_<name>(req, **params)``, 200 JSON."""
+        handler = getattr(self, "action_" + parsing.action_name(req), None)
+        if handler is None:
+            raise MethodNotSupported()
+        send_json(resp, handler(req, **params))
+
+    # falcon answers OPTIONS by itself; the original had no OPTIONS on any path.
+    def on_options(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
+        raise MethodNotSupported()

@@ -1,0 +1,178 @@
+"""Every error response of the REST API is built here, and only here.
+
+The body is the original Congress envelope::
+
+    {"error": {"message": <str>, "error_code": <int>, "error_data": <any|null>}}
+
+How an exception becomes that envelope (:func:`envelope_for`):
+
+* :class:`ApiError` (raised by the API layer itself for its own framing errors, e.g.
+  ``Missing required action parameter.``): status, code and message exactly as given.
+* :class:`~congress.exceptions.CongressError` with ``api_name`` (a name of the original's error
+  table, :data:`~congress.exceptions.API_ERRORS`): ``error_code`` = the table's number,
+  ``message`` = ``"<description>::<exception message>"``, HTTP status = the table's status.
+* any other ``CongressError``: ``error_code`` = its ``http_status``, ``message`` =
+  ``"<HTTP reason phrase>::<exception message>"`` (``Not Found::No policy found ...``).
+* falcon's own errors: an unmatched path is 404 ``The resource could not be found.``, a method
+  the matched resource lacks is 501 ``Method not supported``, others keep their status.
+* anything else: 500 ``Internal server error``; the traceback goes to the log, never to the body.
+
+A denied API policy check is the one non-envelope error: 403 with the plain text
+``Policy doesn't allow <action> to be performed.`` as the original answered.
+
+Deliberate differences from the original: the 404 message of an unmatched path is spelled
+``The resource could not be found.`` (the original: ``resouce``); the 403 text is served as
+``text/plain`` (the original labelled it ``application/json``); HTTP methods the API does not
+know answer 501 like unsupported ones.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+from typing import Any
+
+import falcon
+
+from congress.exceptions import API_ERRORS, CongressError
+
+LOG = logging.getLogger(__name__)
+
+JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
+TEXT_CONTENT_TYPE = "text/plain; charset=UTF-8"
+
+_TRACEBACK_MARKER = "\nTraceback (most recent call last):"
+
+
+class ApiError(Exception):
+    """An error answered verbatim: no reason-phrase prefix, no table lookup."""
+
+    def __init__(self, status: int, message: str, *, error_code: int | None = None,
+                 data: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.error_code = status if error_code is None else error_code
+        self.data = data
+
+
+class NotFoundError(ApiError):
+    """The original's generic ``404 Not found`` (element or list the model did not return)."""
+
+    def __init__(self, message: str = "Not found") -> None:
+        super().__init__(404, message)
+
+
+class MethodNotSupported(ApiError):
+    def __init__(self) -> None:
+        super().__init__(501, "Method not supported")
+
+
+class PolicyDenied(Exception):
+    """API policy (oslo.policy) refused ``action``; answered 403 in plain text."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(f"Policy doesn't allow {action} to be performed.")
+        self.action = action
+
+
+class ApiRequestError(CongressError):
+    """An error of the original's table raised by the API layer while checking a request.
+
+    ``ApiRequestError("policy_name_must_be_provided")`` answers 400 with error_code 1010 and
+    message ``A name must be provided when creating a policy``.
+    """
+
+    code = "api_request_error"
+
+    def __init__(self, api_name: str, message: str = "", *, data: Any = None) -> None:
+        if api_name not in API_ERRORS:
+            raise ValueError(f"unknown API error name {api_name!r}")
+        super().__init__(message, data=data, http_status=API_ERRORS[api_name][2])
+        self.api_name = api_name
+
+
+def reason_phrase(status: int) -> str:
+    return http.client.responses.get(status, "Unknown error")
+
+
+def clean_message(message: Any) -> str:
+    """Drop a remote traceback and the quoting RPC layers wrap around messages."""
+    text = "" if message is None else str(message)
+    if _TRACEBACK_MARKER not in text:
+        return text
+    # a message that went through oslo.messaging's remote-error formatting
+    text = text.split(_TRACEBACK_MARKER, 1)[0]
+    if text[:2] in ("u'", 'u"'):
+        text = text[1:]
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
+    return text
+
+
+def _envelope(message: str, error_code: int, data: Any = None) -> dict[str, Any]:
+    return {"error": {"message": message, "error_code": error_code, "error_data": data}}
+
+
+def envelope_for(exc: BaseException) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, envelope) for ``exc``; see the module docstring."""
+    if isinstance(exc, ApiError):
+        return exc.status, _envelope(exc.message, exc.error_code, exc.data)
+
+    if isinstance(exc, CongressError):
+        message = clean_message(exc.message)
+        name = getattr(exc, "api_name", None)
+        if name and name in API_ERRORS:
+            number, description, status = API_ERRORS[name]
+            text = f"{description}::{message}" if message else description
+            return status, _envelope(text, number, exc.data)
+        status = exc.http_status if exc.http_status in http.client.responses else 500
+        phrase = reason_phrase(status)
+        text = f"{phrase}::{message}" if message else phrase
+        return status, _envelope(text, status, exc.data)
+
+    if isinstance(exc, falcon.HTTPError):
+        status = falcon.http_status_to_code(exc.status)
+        if status == 404:
+            return 404, _envelope("The resource could not be found.", 404)
+        if status == 405:
+            return 501, _envelope("Method not supported", 501)
+        phrase = reason_phrase(status)
+        detail = exc.description or ""
+        text = f"{phrase}::{detail}" if detail else phrase
+        return status, _envelope(text, status)
+
+    return 500, _envelope("Internal server error", 500)
+
+
+def _dumps(body: Any) -> bytes:
+    return (json.dumps(body, default=str) + "\n").encode("utf-8")
+
+
+def handle_exception(req: falcon.Request, resp: falcon.Response, ex: BaseException,
+                     params: dict[str, Any]) -> None:
+    """The single falcon error handler (registered for ``Exception`` and ``HTTPError``)."""
+    if isinstance(ex, PolicyDenied):
+        LOG.debug("%s %s: %s", req.method, req.path, ex)
+        resp.status = falcon.code_to_http_status(403)
+        resp.content_type = TEXT_CONTENT_TYPE
+        resp.data = str(ex).encode("utf-8")
+        return
+
+    status, body = envelope_for(ex)
+    if status >= 500 and not isinstance(ex, (ApiError, CongressError, falcon.HTTPError)):
+        LOG.error("Unexpected error handling %s %s", req.method, req.path, exc_info=ex)
+    elif status >= 500:
+        LOG.warning("%s %s failed: %s", req.method, req.path, body["error"]["message"])
+    else:
+        LOG.debug("%s %s rejected: %s", req.method, req.path, body["error"]["message"])
+
+    if isinstance(ex, falcon.HTTPError):
+        # keep headers falcon attached (e.g. Retry-After), but never a stale Allow
+        for name, value in (ex.headers or {}).items():
+            if name.lower() not in ("allow", "content-type", "content-length"):
+                resp.set_header(name, value)
+    resp.status = falcon.code_to_http_status(status)
+    resp.content_type = JSON_CONTENT_TYPE
+    resp.data = _dumps(body)

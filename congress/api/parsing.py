@@ -1,0 +1,142 @@
+"""Reading requests: bounded bodies, JSON with the original's checks, query parameters.
+
+Query strings are parsed here (not with falcon's options, whose defaults differ between falcon
+3 and 4): blank values are kept and repeated keys keep every value, as webob did.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+import falcon
+
+from congress.api.errors import ApiError, MethodNotSupported
+from congress.exceptions import PayloadTooLarge
+
+_CHUNK = 64 * 1024
+_UTF8 = {"utf-8", "utf8"}
+
+
+def too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes")
+
+
+def check_declared_length(req: falcon.Request, limit: int) -> None:
+    """413 as soon as a declared Content-Length exceeds ``limit``."""
+    length = req.content_length
+    if length is not None and length > limit:
+        raise too_large(limit)
+
+
+def read_body(req: falcon.Request, limit: int) -> bytes:
+    """The raw request body (read once, cached on ``req.context``), at most ``limit`` bytes."""
+    cached = getattr(req.context, "raw_body", None)
+    if cached is not None:
+        return cached
+    check_declared_length(req, limit)
+    if req.content_length is not None:
+        stream = req.bounded_stream
+    elif req.env.get("wsgi.input_terminated"):
+        # chunked body passed through by the server: read to EOF, but never past the limit
+        stream = req.stream
+    else:
+        stream = None
+    chunks: list[bytes] = []
+    total = 0
+    while stream is not None:
+        chunk = stream.read(min(_CHUNK, limit + 1 - total))
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    req.context.raw_body = body
+    return body
+
+
+def _content_type(req: falcon.Request) -> tuple[str, dict[str, str]]:
+    raw = req.content_type or ""
+    parts = raw.split(";")
+    mime = parts[0].strip().lower()
+    params: dict[str, str] = {}
+    for part in parts[1:]:
+        key, sep, value = part.partition("=")
+        if sep:
+            params[key.strip().lower()] = value.strip().strip('"')
+    return mime, params
+
+
+def parse_json(req: falcon.Request, limit: int, *, allow_empty: bool = False) -> Any:
+    """The body as JSON, with the original's Content-Type / charset / parse errors.
+
+    ``allow_empty``: a body of zero bytes (or only whitespace) yields ``None`` instead of a
+    parse error.
+    """
+    mime, params = _content_type(req)
+    mime = mime or "application/json"
+    if mime != "application/json":
+        raise ApiError(400, "Unsupported Content-Type; must be 'application/json'")
+    charset = params.get("charset")
+    if charset is not None and charset.lower() not in _UTF8:
+        raise ApiError(400, "Unsupported charset: must be 'UTF-8'")
+    raw = read_body(req, limit)
+    if allow_empty and not raw.strip():
+        return None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
+        raise ApiError(400, f"Failed to parse body as {mime}: {e}") from e
+
+
+# --------------------------------------------------------------------------- query string
+def query_pairs(req: falcon.Request) -> list[tuple[str, str]]:
+    return parse_qsl(req.query_string or "", keep_blank_values=True)
+
+
+def query_all(req: falcon.Request, name: str) -> list[str]:
+    return [v for k, v in query_pairs(req) if k == name]
+
+
+def query_value(req: falcon.Request, name: str) -> str | None:
+    """The last value of ``name`` (webob's ``params[name]``), or None."""
+    values = query_all(req, name)
+    return values[-1] if values else None
+
+
+def query_has(req: falcon.Request, name: str) -> bool:
+    return any(k == name for k, _ in query_pairs(req))
+
+
+def flag_true_or_1(req: falcon.Request, name: str) -> bool:
+    """``true`` (any case) or ``1``: simulate's ``delta`` and ``trace``."""
+    value = query_value(req, name)
+    return value is not None and (value.lower() == "true" or value == "1")
+
+
+def flag_true(req: falcon.Request, name: str) -> bool:
+    """``true`` (any case): the rows ``trace`` parameter."""
+    value = query_value(req, name)
+    return value is not None and value.lower() == "true"
+
+
+def flag_default_true(req: falcon.Request, name: str) -> bool:
+    """True unless the parameter says ``false`` / ``0`` / ``no`` (``include_rules``)."""
+    value = query_value(req, name)
+    return value is None or value.lower() not in ("false", "0", "no")
+
+
+def action_name(req: falcon.Request) -> str:
+    """The element ``POST ?action=`` value, with the original's rules."""
+    values = query_all(req, "action")
+    if len(values) > 1:
+        raise ApiError(400, "Action parameter may not be provided multiple times.")
+    if not values:
+        raise ApiError(400, "Missing required action parameter.")
+    name = values[0].replace("-", "_")
+    if not name.isidentifier():
+        raise MethodNotSupported()
+    return name

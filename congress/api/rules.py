@@ -1,0 +1,74 @@
+"""``/v1/policies/{policy_id}/rules[/{rule_id}[/status]]`` -> service ``__engine``.
+
+Deliberate differences from the original (spec/api.md §3):
+
+* Deleting a rule that does not exist is the engine's ``RuleNotFound``: **404** instead of the
+  original's 400/1000.
+* The create body is checked: ``rule`` is a required string (the original answered 409 for a
+  missing one), ``name`` and ``comment`` optional strings of at most 255 characters, an
+  ``"id"`` is 400/1001 (the original's "ID in the URL" error), other fields are 400.
+"""
+
+from __future__ import annotations
+
+import falcon
+
+from congress.api import validation
+from congress.api.base import (
+    ENGINE,
+    Resource,
+    omit_none,
+    send_collection,
+    send_created,
+    send_item,
+    send_json,
+)
+from congress.api.errors import ApiRequestError
+
+_RULE_FIELDS = frozenset({"rule", "name", "comment"})
+
+
+class Rules(Resource):
+    """``/v1/policies/{policy_id}/rules``"""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, policy_id: str) -> None:
+        send_collection(resp, self.call(ENGINE, "list_rules", policy=policy_id))
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, policy_id: str) -> None:
+        body = validation.require_object(self.json_body(req))
+        if "id" in body:
+            raise ApiRequestError("add_item_id")
+        validation.reject_unknown(body, _RULE_FIELDS)
+        created = self.call(
+            ENGINE, "insert_rule", policy=policy_id,
+            rule=validation.required_str(body, "rule"),
+            name=validation.optional_str(body, "name", max_length=255),
+            comment=validation.optional_str(body, "comment", max_length=255))
+        send_created(req, resp, created)
+
+
+class Rule(Resource):
+    """``/v1/policies/{policy_id}/rules/{rule_id}``"""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, policy_id: str,
+               rule_id: str) -> None:
+        send_item(resp, self.call(ENGINE, "get_rule", policy=policy_id, rule_id=rule_id))
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, policy_id: str,
+                  rule_id: str) -> None:
+        send_json(resp, self.call(ENGINE, "delete_rule", policy=policy_id, rule_id=rule_id))
+
+
+class RuleStatus(Resource):
+    """``/v1/policies/{policy_id}/rules/{rule_id}/status``:
+    ``{"name", "id", "comment", "original_str"}``"""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, policy_id: str,
+               rule_id: str) -> None:
+        rule = self.call(ENGINE, "get_rule", policy=policy_id, rule_id=rule_id)
+        if rule is None:
+            send_item(resp, None)
+            return
+        send_json(resp, omit_none({"name": rule.get("name"), "id": rule.get("id"),
+                                   "comment": rule.get("comment"),
+                                   "original_str": rule.get("rule")}))

@@ -1,0 +1,132 @@
+"""Tables and rows of policies (-> ``__engine``) and of datasources (-> the datasource's own
+service, after ``_ds_manager.resolve``):
+
+``(/v1/policies/{policy_id}|/v1/data-sources/{ds_id})/tables[/{table_id}[/rows[/{row_id}]]]``
+and ``/v1/data-sources/{ds_id}/tables/{table_id}/spec``.
+
+Deliberate differences from the original (spec/api.md §4, §5):
+
+* ``PUT .../rows`` on a *policy* table is 501 (policy tables are derived from rules; the original
+  forwarded it to the engine, which had no such method). The PUT body must be a JSON array.
+* Row elements (``.../rows/{row_id}``) support nothing: 501 for every method, as before.
+* A datasource segment may be a name or a UUID everywhere (resolved by ``_ds_manager``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from congress.api import parsing
+from congress.api.base import ENGINE, Resource, send_collection, send_empty, send_item
+from congress.api.errors import NotFoundError
+from congress.exceptions import BadRequest, PolicyNotFound
+
+
+def _table_list(names: Any) -> Any:
+    if isinstance(names, (list, tuple)):
+        return [n if isinstance(n, dict) else {"id": n} for n in names]
+    return names
+
+
+def _contains(names: Any, table_id: str) -> bool:
+    return any((n.get("id") if isinstance(n, dict) else n) == table_id for n in names or ())
+
+
+def _rows(result: Any) -> Any:
+    """``{"results": [{"data": [...]}, ...]}`` from a rows answer (dict or list of rows)."""
+    if isinstance(result, (list, tuple)):
+        return {"results": [r if isinstance(r, dict) else {"data": list(r)} for r in result]}
+    return result
+
+
+# --------------------------------------------------------------------------- policies
+class PolicyTables(Resource):
+    """``/v1/policies/{policy_id}/tables``"""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, policy_id: str) -> None:
+        try:
+            names = self.call(ENGINE, "list_tables", policy=policy_id)
+        except PolicyNotFound as e:          # the original answered a plain 404 "Not found"
+            raise NotFoundError() from e
+        send_collection(resp, _table_list(names))
+
+
+class PolicyTable(Resource):
+    """``/v1/policies/{policy_id}/tables/{table_id}``"""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, policy_id: str,
+               table_id: str) -> None:
+        try:
+            names = self.call(ENGINE, "list_tables", policy=policy_id)
+        except PolicyNotFound as e:
+            raise NotFoundError() from e
+        send_item(resp, {"id": table_id} if _contains(names, table_id) else None)
+
+
+class PolicyRows(Resource):
+    """``/v1/policies/{policy_id}/tables/{table_id}/rows[?trace=true]``"""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, policy_id: str,
+               table_id: str) -> None:
+        trace = parsing.flag_true(req, "trace")
+        result = _rows(self.call(ENGINE, "get_rows", policy=policy_id, table=table_id,
+                                 trace=trace))
+        if trace and isinstance(result, dict) and not result.get("trace"):
+            result = {**result, "trace": "Not available"}
+        send_collection(resp, result)
+
+
+class PolicyRow(Resource):
+    """``/v1/policies/{policy_id}/tables/{table_id}/rows/{row_id}``: nothing supported."""
+
+
+# --------------------------------------------------------------------------- datasources
+class DatasourceTables(Resource):
+    """``/v1/data-sources/{ds_id}/tables``: every table of the driver's schema."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, ds_id: str) -> None:
+        service = self.datasource_name(ds_id)
+        send_collection(resp, _table_list(self.call(service, "list_tables")))
+
+
+class DatasourceTable(Resource):
+    """``/v1/data-sources/{ds_id}/tables/{table_id}``"""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, ds_id: str,
+               table_id: str) -> None:
+        names = self.call(self.datasource_name(ds_id), "list_tables")
+        send_item(resp, {"id": table_id} if _contains(names, table_id) else None)
+
+
+class DatasourceTableSpec(Resource):
+    """``/v1/data-sources/{ds_id}/tables/{table_id}/spec``: ``{"table_id", "columns"}``"""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, ds_id: str,
+               table_id: str) -> None:
+        send_item(resp, self.call(self.datasource_name(ds_id), "get_table_spec",
+                                  table=table_id))
+
+
+class DatasourceRows(Resource):
+    """``/v1/data-sources/{ds_id}/tables/{table_id}/rows``: GET rows, PUT replaces the table
+    (push drivers)."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, ds_id: str,
+               table_id: str) -> None:
+        service = self.datasource_name(ds_id)
+        send_collection(resp, _rows(self.call(service, "get_rows", table=table_id)))
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, ds_id: str,
+               table_id: str) -> None:
+        rows = self.json_body(req)
+        if not isinstance(rows, list):
+            raise BadRequest("The request body must be a JSON array of rows")
+        self.call(self.datasource_name(ds_id), "replace_table", table=table_id, rows=rows)
+        send_empty(resp)
+
+
+class DatasourceRow(Resource):
+    """``/v1/data-sources/{ds_id}/tables/{table_id}/rows/{row_id}``: nothing supported."""
+

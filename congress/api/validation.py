@@ -1,0 +1,120 @@
+"""Checks of request bodies. Every failure is a 400 that names the offending field.
+
+The policy JSON schema is the original's (used for library policies and for policies created
+with rules), plus ``additionalProperties: false`` so that a misspelt field is reported instead
+of silently dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+
+from congress.api.errors import ApiRequestError
+from congress.exceptions import BadRequest
+
+POLICY_KINDS = ["database", "nonrecursive", "action", "z3", "materialized", "delta",
+                "datasource"]
+
+POLICY_SCHEMA: dict[str, Any] = {
+    "title": "Policy Properties",
+    "type": "object",
+    "required": ["name", "rules"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"title": "Policy unique name", "type": "string",
+                 "minLength": 1, "maxLength": 255},
+        "description": {"title": "Policy description", "type": "string"},
+        "kind": {"title": "Policy kind", "type": "string", "enum": POLICY_KINDS},
+        "abbreviation": {"title": "Policy name abbreviation", "type": "string",
+                         "minLength": 1, "maxLength": 5},
+        "rules": {
+            "title": "collection of rules",
+            "type": "array",
+            "items": {
+                "title": "Policy rule",
+                "type": "object",
+                "required": ["rule"],
+                "additionalProperties": False,
+                "properties": {
+                    "rule": {"title": "Rule definition following policy grammar",
+                             "type": "string"},
+                    "name": {"title": "User-friendly name", "type": "string",
+                             "maxLength": 255},
+                    "comment": {"title": "User-friendly comment", "type": "string",
+                                "maxLength": 255},
+                },
+            },
+        },
+    },
+}
+
+_POLICY_VALIDATOR = jsonschema.Draft7Validator(POLICY_SCHEMA)
+
+
+def validate_policy_item(item: Any) -> None:
+    """400 ``Input policy item violates schema.`` with the validator's text as error_data."""
+    try:
+        _POLICY_VALIDATOR.validate(item)
+    except jsonschema.ValidationError as ve:
+        raise BadRequest("Input policy item violates schema.", data=str(ve)) from ve
+
+
+def require_object(body: Any, what: str = "request body") -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise BadRequest(f"The {what} must be a JSON object")
+    return body
+
+
+def reject_unknown(body: dict[str, Any], allowed: set[str] | frozenset[str],
+                   what: str = "request body") -> None:
+    unknown = sorted(k for k in body if k not in allowed)
+    if unknown:
+        raise BadRequest(f"Unknown field(s) in {what}: {', '.join(unknown)}")
+
+
+def required_str(body: dict[str, Any], field: str) -> str:
+    if body.get(field) is None:
+        raise BadRequest(f"Missing required field '{field}'")
+    value = body[field]
+    if not isinstance(value, str):
+        raise BadRequest(f"Field '{field}' must be a string")
+    return value
+
+
+def optional_str(body: dict[str, Any], field: str, *, max_length: int | None = None
+                 ) -> str | None:
+    value = body.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"Field '{field}' must be a string")
+    if max_length is not None and len(value) > max_length:
+        raise BadRequest(f"Field '{field}' must be at most {max_length} characters long")
+    return value
+
+
+def optional_bool(body: dict[str, Any], field: str) -> bool | None:
+    value = body.get(field)
+    if value is not None and not isinstance(value, bool):
+        raise BadRequest(f"Field '{field}' must be true or false")
+    return value
+
+
+def optional_object(body: dict[str, Any], field: str) -> dict[str, Any] | None:
+    value = body.get(field)
+    if value is not None and not isinstance(value, dict):
+        raise BadRequest(f"Field '{field}' must be a JSON object")
+    return value
+
+
+def check_execute_args(args: Any) -> dict[str, Any]:
+    """``{"positional": [...], "named": {...}}`` (both optional), else 400/1018."""
+    if args is None:
+        return {}
+    if not isinstance(args, dict) or any(k not in ("positional", "named") for k in args) \
+            or not isinstance(args.get("positional", []), list) \
+            or not isinstance(args.get("named", {}), dict):
+        raise ApiRequestError("execute_action_args_syntax")
+    return args

@@ -1,0 +1,111 @@
+"""serve(): waitress really serves the app on an ephemeral port."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import socket
+import urllib.error
+import urllib.request
+
+import pytest
+
+from congress.api.app import create_app
+from congress.api.server import serve
+from tests.unit.api.conftest import make_conf
+
+
+@pytest.fixture
+def server(tmp_path, backend, caplog):
+    conf = make_conf(tmp_path, bind_host="127.0.0.1", bind_port=0, api_threads=4,
+                     max_request_body_size=1024, tcp_keepalive=True, tcp_keepidle=30)
+    with caplog.at_level(logging.INFO, logger="congress.api"):
+        srv = serve(conf, create_app(conf, backend))
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def test_serves_real_http(server, caplog) -> None:
+    assert server.port > 0
+    setup_log = [r.getMessage() for r in caplog.get_records("setup")]
+    assert f"Congress API listening on http://127.0.0.1:{server.port}" in setup_log
+    with urllib.request.urlopen(f"{server.url}/v1/policies", timeout=5) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "application/json; charset=UTF-8"
+        assert response.headers["X-Congress-Node"] == "node-1"
+        assert response.headers["X-OpenStack-Request-ID"].startswith("req-")
+        body = json.loads(response.read())
+    assert [p["name"] for p in body["results"]] == ["classification", "action"]
+
+    request = urllib.request.Request(f"{server.url}/v1/policies", method="POST",
+                                     data=b'{"name": "served"}',
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 201
+        created = json.loads(response.read())
+        assert response.headers["Location"] == f"/v1/policies/{created['id']}"
+
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(f"{server.url}/v1/policies/nope", timeout=5)
+    assert info.value.code == 404
+    assert json.loads(info.value.read())["error"]["error_code"] == 404
+
+    with urllib.request.urlopen(f"{server.url}/healthcheck", timeout=5) as response:
+        assert response.read() == b"OK"
+
+
+def _chunked_post(server, path: str, payload: bytes) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=5)
+    try:
+        conn.putrequest("POST", path)
+        conn.putheader("Transfer-Encoding", "chunked")
+        conn.putheader("Content-Type", "application/json")
+        conn.endheaders()
+        for i in range(0, len(payload), 100):
+            chunk = payload[i:i + 100]
+            conn.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        conn.send(b"0\r\n\r\n")
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_chunked_bodies(server) -> None:
+    status, data = _chunked_post(server, "/v1/policies", b'{"name": "chunky"}')
+    assert status == 201, data
+    assert json.loads(data)["name"] == "chunky"
+    status, data = _chunked_post(server, "/v1/policies",
+                                 json.dumps({"name": "p", "description": "x" * 1500}).encode())
+    assert status == 413
+    assert json.loads(data)["error"]["error_code"] == 413
+
+
+def test_declared_oversize_body_gets_the_envelope(server) -> None:
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=5)
+    try:
+        conn.request("POST", "/v1/policies", body=b"{" + b" " * 1500 + b"}",
+                     headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        assert response.status == 413
+        assert json.loads(response.read())["error"]["error_code"] == 413
+    finally:
+        conn.close()
+
+
+def test_stop_releases_the_port(tmp_path, backend) -> None:
+    conf = make_conf(tmp_path, bind_host="127.0.0.1", bind_port=0)
+    srv = serve(conf, create_app(conf, backend))
+    port = srv.port
+    with urllib.request.urlopen(f"{srv.url}/", timeout=5) as response:
+        assert response.status == 200
+    srv.stop()
+    srv.stop()                                    # idempotent
+    assert not srv._thread.is_alive()
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))               # the port is free again
