@@ -29,6 +29,7 @@ COUNT = "count"        # out[head] += sign
 HEADS = "heads"        # out.add(head)
 RANKED = "ranked"      # out[head] = min(out[head], 1 + max rank of recursive body rows)
 BACKWARD = "backward"  # generator of tuples of recursive body rows, head bound from seed
+NEW = "new"            # out = (set, head rows): add heads not already present (semi-naive)
 
 
 @dataclass(eq=False)
@@ -285,6 +286,11 @@ def generate(rule: CRule, *, delta: int | None, head_bound: bool, mode: str,
         emit("out[h] = out.get(h, 0) + sign")
     elif mode == HEADS:
         emit(f"out.add({head})")
+    elif mode == NEW:
+        pre.append("ADD = out[0].add")
+        pre.append("HR = out[1]")
+        emit(f"h = {head}")
+        emit("if h not in HR: ADD(h)")
     elif mode == RANKED:
         ranks = [f"V[{p}].rows[{row_vars[p]}]" for p in sorted(rec_positions) if p in row_vars]
         rank = "1" if not ranks else ("1 + " + (ranks[0] if len(ranks) == 1

@@ -34,6 +34,7 @@ from congress.datalog.evaluation.codegen import (
     COUNT,
     HEADS,
     NEG,
+    NEW,
     POS,
     RANKED,
     CLit,
@@ -427,8 +428,8 @@ class _Run:
         paused for their duration (nothing the engine allocates forms reference cycles).
         """
         pending = sum(len(v) for v in self.counts.values()) + \
-            sum(len(a) + len(d) for a, d in self.base.values()) + len(self.scc) * 1000
-        if pending < 5000 or not gc.isenabled():
+            sum(len(a) + len(d) for a, d in self.base.values())
+        if (pending < 2000 and not self.p.scc_members) or not gc.isenabled():
             return self._run()
         gc.disable()
         try:
@@ -621,21 +622,23 @@ class _Run:
         deleted = _BackwardForward(p, sid, members, rules).delete(cands) if cands else {}
 
         # ---- 2. insertions, semi-naively
+        # rows derived in round r get rank base + r (their derivation depth in this pass)
         delta: dict[Key, dict[Row, int]] = defaultdict(dict)
 
-        def offer(key: Key, row: Row, rank: int) -> None:
-            if row in p.relation(key).rows:
-                return
-            cur = delta[key].get(row)
-            if cur is None or rank < cur:
-                delta[key][row] = rank
+        def offer_all(key: Key, rows: dict[Row, int]) -> None:
+            present = p.relation(key).rows
+            pending = delta[key]
+            for row, rank in rows.items():
+                if row in present:
+                    continue
+                cur = pending.get(row)
+                if cur is None or rank < cur:
+                    pending[row] = rank
 
         for key, rows in work.fact_adds.items():
-            for r in rows:
-                offer(key, r, 0)
+            offer_all(key, dict.fromkeys(rows, 0))
         for key, rows in work.seed_adds.items():
-            for r, rank in rows.items():
-                offer(key, r, rank)
+            offer_all(key, rows)
         for rule, pos, ins, dels in work.lower:
             lit = rule.body[pos]
             seeds = ins if lit.kind == POS else self._negation_transitions(lit, lit.rel, ins,
@@ -645,26 +648,34 @@ class _Run:
             out: dict[Row, int] = {}
             p._plan(rule, pos, False, RANKED, p._rec_positions(rule))(
                 p._views(rule), seeds, 1, out)
-            for r, rank in out.items():
-                offer(rule.head_rel, r, rank)
+            offer_all(rule.head_rel, out)
         inserted: dict[Key, list[Row]] = defaultdict(list)
-        while any(delta.values()):
-            current = {k: v for k, v in delta.items() if v}
-            delta = defaultdict(dict)
+        base = max((r for rows in delta.values() for r in rows.values()), default=0)
+        current: dict[Key, Any] = {k: v for k, v in delta.items() if v}
+        rnd = 0
+        while current:
+            rnd += 1
             for key, rows in current.items():
                 rel = p.relation(key)
-                for row, rank in rows.items():
-                    rel.insert(row, rank)
-                    inserted[key].append(row)
+                if isinstance(rows, dict):
+                    rel.insert_many(rows)
+                else:
+                    rank = base + rnd
+                    rel.insert_many([(r, rank) for r in rows])
+                inserted[key].extend(rows)
+            nxt: dict[Key, set[Row]] = {}
             for key, rows in current.items():
+                seed = list(rows)
                 for rule, pos in p.consumers.get(key, ()):
-                    if rule.head_rel not in member_set:
+                    head = rule.head_rel
+                    if head not in member_set:
                         continue
-                    out = {}
-                    p._plan(rule, pos, False, RANKED, p._rec_positions(rule))(
-                        p._views(rule), list(rows), 1, out)
-                    for r, rank in out.items():
-                        offer(rule.head_rel, r, rank)
+                    found = nxt.get(head)
+                    if found is None:
+                        found = nxt[head] = set()
+                    p._plan(rule, pos, False, NEW)(p._views(rule), seed, 1,
+                                                   (found, p.relation(head).rows))
+            current = {k: v for k, v in nxt.items() if v}
             p.stats["seminaive_rounds"] += 1
 
         # ---- 3. net change of each member, pushed outwards

@@ -1,0 +1,161 @@
+"""oslo.messaging plumbing: transports, topic names, RPC servers and clients.
+
+This module (with the rest of ``congress/bus``) is the only place Congress touches oslo.messaging.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import oslo_messaging
+from oslo_config import cfg
+from oslo_messaging import opts as messaging_opts
+from oslo_serialization import jsonutils
+
+LOG = logging.getLogger(__name__)
+
+EXCHANGE = "congress"
+_INPROCESS_SCHEMES = ("inprocess", "fake")
+_SAFE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+def is_inprocess(url: str | None) -> bool:
+    """None, "" and inprocess:// (or oslo's own fake://) select the in-process driver."""
+    if not url:
+        return True
+    return url.split(":", 1)[0].lower() in _INPROCESS_SCHEMES
+
+
+def topic_part(text: str) -> str:
+    """Make ``text`` safe inside an AMQP routing key (no '.', '*', '#'), injectively."""
+    out = []
+    for ch in text:
+        if ch in _SAFE_CHARS:
+            out.append(ch)
+        else:
+            out.extend(f"~{b:02x}" for b in ch.encode("utf-8"))
+    return "".join(out)
+
+
+def control_topic(bus_id: str) -> str:
+    return f"congress-control-{topic_part(bus_id)}"
+
+
+def service_topic(service_id: str, bus_id: str) -> str:
+    return f"congress-service-{topic_part(service_id)}-{topic_part(bus_id)}"
+
+
+def register_messaging_opts(conf: cfg.ConfigOpts) -> None:
+    """Register oslo.messaging's options on ``conf`` (transport_url, [oslo_messaging_rabbit] ...).
+
+    oslo.messaging registers some groups (tracing, metrics) on the global ``cfg.CONF`` only but
+    reads them from the transport's conf; a private ConfigOpts needs them too.
+    """
+    for group, opts in messaging_opts.list_opts():
+        try:
+            conf.register_opts(opts, group=group)
+        except cfg.DuplicateOptError:  # pragma: no cover - defaults changed after registration
+            LOG.debug("oslo.messaging options of group %s already registered", group)
+    for module_name, attr, group in (
+            ("oslo_messaging._tracing.client", "oslo_messaging_tracing", "oslo_messaging_tracing"),
+            ("oslo_messaging._metrics.client", "oslo_messaging_metrics", "oslo_messaging_metrics")):
+        try:
+            module = __import__(module_name, fromlist=[attr])
+            conf.register_opts(getattr(module, attr), group=group)
+        except (ImportError, AttributeError):
+            continue
+        except cfg.DuplicateOptError:  # pragma: no cover - differing copies registered elsewhere
+            continue
+
+
+def make_transport(conf: cfg.ConfigOpts, url: str | None) -> Any:
+    register_messaging_opts(conf)
+    real_url = "fake:/" if is_inprocess(url) else url
+    return oslo_messaging.get_rpc_transport(conf, url=real_url)
+
+
+def _executor_kwargs() -> dict[str, Any]:
+    # Newer oslo.messaging picks the threading executor by itself (unless eventlet patched the
+    # interpreter, which Congress never does) and warns when told explicitly; older releases
+    # need to be told.
+    from oslo_messaging import _utils
+    if hasattr(_utils, "get_executor_with_context"):
+        return {}
+    return {"executor": "threading"}
+
+
+def make_server(transport: Any, topic: str, server: str, endpoints: list[Any]) -> Any:
+    target = oslo_messaging.Target(exchange=EXCHANGE, topic=topic, server=server)
+    return oslo_messaging.get_rpc_server(transport, target, endpoints, **_executor_kwargs())
+
+
+def make_client(transport: Any, topic: str) -> Any:
+    target = oslo_messaging.Target(exchange=EXCHANGE, topic=topic)
+    getter = getattr(oslo_messaging, "get_rpc_client", None)
+    if getter is not None:
+        return getter(transport, target)
+    return oslo_messaging.RPCClient(transport, target)  # pragma: no cover - old oslo.messaging
+
+
+def stop_servers(servers: list[Any], *, block: bool = True) -> None:
+    """Stop RPC servers.
+
+    With ``block`` this returns once they take no new requests: an idle RabbitMQ listener only
+    notices on its next poll, up to 5 s later, so all servers are stopped in parallel. Without
+    ``block`` they stop in the background (a node that leaves answers late requests with an
+    error instead). oslo's ``wait()`` (release worker threads and connections) always runs in
+    the background: idle pool threads poll once a second. Callers that need in-flight requests
+    finished track them themselves (``Node`` does).
+    """
+    stopped = [threading.Event() for _ in servers]
+
+    def stop(server: Any, done: threading.Event) -> None:
+        try:
+            server.stop()
+        except Exception:  # pragma: no cover - best effort at shutdown
+            LOG.debug("error stopping RPC server", exc_info=True)
+            return
+        finally:
+            done.set()
+        try:
+            server.wait()
+        except Exception:  # pragma: no cover
+            LOG.debug("error waiting for RPC server", exc_info=True)
+
+    for server, done in zip(servers, stopped, strict=True):
+        threading.Thread(target=stop, args=(server, done), daemon=True,
+                         name="bus-server-stop").start()
+    if block:
+        for done in stopped:
+            done.wait(30)
+
+
+def wire_copy(obj: Any) -> Any:
+    """What the receiver of ``obj`` gets after JSON encoding (tuples become lists ...).
+
+    The in-process driver hands objects over as they are; passing them through this keeps the
+    single-process mode honest about what a real broker would deliver.
+    """
+    return jsonutils.loads(jsonutils.dumps(obj))
+
+
+def purge_inprocess_queues(transport: Any, topics: list[str], server: str) -> None:
+    """Forget the in-process driver's queues of a stopped server.
+
+    The fake driver keeps every server queue it ever made, and fan-out messages keep piling into
+    them; a node restarted with the same id would also read stale messages. Best effort: this
+    reaches into the driver's internals.
+    """
+    try:
+        exchange = transport._driver._exchange_manager.get_exchange(EXCHANGE)
+        with exchange._queues_lock:
+            for topic in topics:
+                exchange._server_queues.pop((topic, server), None)
+    except Exception:  # pragma: no cover - internals differ between oslo.messaging releases
+        LOG.debug("could not purge in-process queues", exc_info=True)
+
+
+MessagingTimeout = oslo_messaging.MessagingTimeout
+MessagingException = oslo_messaging.MessagingException
