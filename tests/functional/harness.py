@@ -83,7 +83,8 @@ class MariaDBDatabase:
 
 
 class Response:
-    def __init__(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+    def __init__(self, status: int, body: bytes, headers: Any) -> None:
+        # headers: an email.message.Message (case-insensitive: HAProxy lowercases names)
         self.status = status
         self.raw = body
         self.headers = headers
@@ -106,9 +107,9 @@ def http(method: str, url: str, body: Any = None, *, raw: bytes | None = None,
     req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return Response(resp.status, resp.read(), dict(resp.headers))
+            return Response(resp.status, resp.read(), resp.headers)
     except urllib.error.HTTPError as e:
-        return Response(e.code, e.read(), dict(e.headers))
+        return Response(e.code, e.read(), e.headers)
 
 
 class CongressProcess:
