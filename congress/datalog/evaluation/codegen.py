@@ -317,3 +317,112 @@ def generate(rule: CRule, *, delta: int | None, head_bound: bool, mode: str,
     fn = namespace["plan"]
     fn.source = code  # for debugging and tests
     return fn
+
+
+# ---------------------------------------------------------------------------- set-at-a-time
+def chain_shape(rule: CRule) -> tuple[int, int, int, int, int, int] | None:
+    """Recognize ``h(u, w) :- A(.., u, y ..), B(.. y, w ..)`` over binary relations.
+
+    Returns ``(u_pos_in_A, y_pos_in_A, y_pos_in_B, w_pos_in_B, u_pos_in_head, w_pos_in_head)``
+    or None. Such rules (reachability, transitive closure, path joins) are evaluated with set
+    operations on adjacency indexes: the join and the duplicate elimination run in C.
+    """
+    if len(rule.body) != 2 or len(rule.head_args) != 2:
+        return None
+    a, b = rule.body
+    if a.kind != POS or b.kind != POS or len(a.args) != 2 or len(b.args) != 2:
+        return None
+    terms = list(a.args) + list(b.args) + list(rule.head_args)
+    if not all(t.is_variable for t in terms):
+        return None
+    an = [t.name for t in a.args]
+    bn = [t.name for t in b.args]
+    hn = [t.name for t in rule.head_args]
+    if an[0] == an[1] or bn[0] == bn[1] or hn[0] == hn[1]:
+        return None
+    shared = set(an) & set(bn)
+    if len(shared) != 1:
+        return None
+    y = shared.pop()
+    u = an[1 - an.index(y)]
+    w = bn[1 - bn.index(y)]
+    if set(hn) != {u, w}:
+        return None
+    return (an.index(u), an.index(y), bn.index(y), bn.index(w), hn.index(u), hn.index(w))
+
+
+def generate_chain(rule: CRule, shape: tuple[int, ...], *, delta: int | None,
+                   head_bound: bool, mode: str,
+                   rec_positions: frozenset[int] = frozenset()) -> Callable | None:
+    """A set-at-a-time plan for a chain rule (NEW from a delta, or BACKWARD), else None."""
+    ua, ya, yb, wb, uh, wh = shape
+
+    def head(u: Any, w: Any) -> tuple:
+        return (u, w) if uh == 0 else (w, u)
+
+    if mode == NEW and delta in (0, 1) and not head_bound:
+        # delta rows of one literal; the other literal's adjacency gives the new end points
+        if delta == 0:
+            d_key, d_y, o_y, o_val = ua, ya, yb, wb     # group by u, extend through B
+            h_key, h_val = uh, wh
+        else:
+            d_key, d_y, o_y, o_val = wb, yb, ya, ua     # group by w, extend through A
+            h_key, h_val = wh, uh
+        other = 1 - delta
+
+        def plan(V: Any, seed: Any, sign: int, out: Any) -> None:
+            adj = V[other].adjacency(o_y, o_val)
+            found, _rows, head_rel = out
+            have = head_rel.adjacency(h_key, h_val)
+            groups: dict[Any, list[Any]] = {}
+            for r in seed:
+                k = r[d_key]
+                g = groups.get(k)
+                if g is None:
+                    groups[k] = [r[d_y]]
+                else:
+                    g.append(r[d_y])
+            get = adj.get
+            for k, ys in groups.items():
+                cand: set[Any] = set()
+                for yv in ys:
+                    s = get(yv)
+                    if s:
+                        cand |= s
+                if not cand:
+                    continue
+                old = have.get(k)
+                if old:
+                    cand -= old
+                if h_key == 0:
+                    found.update([(k, v) for v in cand])
+                else:
+                    found.update([(v, k) for v in cand])
+        plan.source = f"<chain NEW delta={delta}>"  # type: ignore[attr-defined]
+        return plan
+
+    if mode == BACKWARD and head_bound and delta is None:
+        rec_a, rec_b = 0 in rec_positions, 1 in rec_positions
+
+        def bplan(V: Any, seed: Any) -> Any:
+            u, w = seed[uh], seed[wh]
+            a_ys = V[0].adjacency(ua, ya).get(u)
+            if not a_ys:
+                return
+            b_ys = V[1].adjacency(wb, yb).get(w)
+            if not b_ys:
+                return
+            for yv in (a_ys & b_ys if len(a_ys) < len(b_ys) else b_ys & a_ys):
+                ra = (u, yv) if ua == 0 else (yv, u)
+                rb = (yv, w) if yb == 0 else (w, yv)
+                if rec_a and rec_b:
+                    yield ((0, ra), (1, rb))
+                elif rec_a:
+                    yield ((0, ra),)
+                elif rec_b:
+                    yield ((1, rb),)
+                else:
+                    yield ()
+        bplan.source = "<chain BACKWARD>"  # type: ignore[attr-defined]
+        return bplan
+    return None

@@ -39,7 +39,9 @@ from congress.datalog.evaluation.codegen import (
     RANKED,
     CLit,
     CRule,
+    chain_shape,
     generate,
+    generate_chain,
 )
 from congress.datalog.evaluation.relation import OverlayView, Relation
 
@@ -219,8 +221,13 @@ class Program:
         k = (delta, head_bound, mode, rec)
         fn = rule.plans.get(k)
         if fn is None:
-            fn = generate(rule, delta=delta, head_bound=head_bound, mode=mode,
-                          rec_positions=rec, size=self.size)
+            shape = chain_shape(rule) if mode in (NEW, BACKWARD) else None
+            if shape is not None:
+                fn = generate_chain(rule, shape, delta=delta, head_bound=head_bound, mode=mode,
+                                    rec_positions=rec)
+            if fn is None:
+                fn = generate(rule, delta=delta, head_bound=head_bound, mode=mode,
+                              rec_positions=rec, size=self.size)
             rule.plans[k] = fn
             self.stats["plans_compiled"] += 1
         return fn
@@ -645,6 +652,14 @@ class _Run:
                                                                            dels)[0]
             if not seeds:
                 continue
+            hrel = p.relation(rule.head_rel)
+            if chain_shape(rule) is not None:
+                # set-at-a-time; rank 1 is only an estimate (ranks steer proof search)
+                found: set[Row] = set()
+                p._plan(rule, pos, False, NEW)(p._views(rule), seeds, 1,
+                                               (found, hrel.rows, hrel))
+                offer_all(rule.head_rel, dict.fromkeys(found, 1))
+                continue
             out: dict[Row, int] = {}
             p._plan(rule, pos, False, RANKED, p._rec_positions(rule))(
                 p._views(rule), seeds, 1, out)
@@ -673,8 +688,9 @@ class _Run:
                     found = nxt.get(head)
                     if found is None:
                         found = nxt[head] = set()
+                    hrel = p.relation(head)
                     p._plan(rule, pos, False, NEW)(p._views(rule), seed, 1,
-                                                   (found, p.relation(head).rows))
+                                                   (found, hrel.rows, hrel))
             current = {k: v for k, v in nxt.items() if v}
             p.stats["seminaive_rounds"] += 1
 
@@ -716,6 +732,15 @@ class _BackwardForward:
         self.checked: set[tuple[Key, Row]] = set()
         self.proved: dict[Key, Relation] = {m: Relation(m) for m in members}
         self.producers = {m: [r for r in rules if r.head_rel == m] for m in members}
+        self.member_rows = {m: prog.relation(m).rows for m in members}
+        self._fwd: dict[Key, list[tuple[Any, list[Any], Key]]] = {}
+        # per rule: its backward plan, views and which body positions are recursive
+        self._backward: dict[Any, tuple[Any, list[Any], list[Key]]] = {}
+        for rule in rules:
+            rec = prog._rec_positions(rule)
+            self._backward[rule.id] = (prog._plan(rule, None, True, BACKWARD, rec),
+                                       prog._views(rule),
+                                       [lit.rel for lit in rule.body])
 
     def is_proved(self, fact: tuple[Key, Row]) -> bool:
         return fact[1] in self.proved[fact[0]].rows
@@ -748,17 +773,20 @@ class _BackwardForward:
         return deleted
 
     def _instances(self, fact: tuple[Key, Row]) -> list[tuple]:
+        """Derivations of ``fact`` from rows present: tuples of recursive body facts,
+        shallowest (lowest rank) first."""
         key, row = fact
-        p = self.p
         found: list[tuple[int, tuple]] = []
+        member_rows = self.member_rows
         for rule in self.producers.get(key, ()):
-            rec = p._rec_positions(rule)
-            fn = p._plan(rule, None, True, BACKWARD, rec)
-            for inst in fn(p._views(rule), row):
-                facts = tuple((rule.body[pos].rel, r) for pos, r in inst)
-                rank = max((p.relation(k).rows.get(r, 0) for k, r in facts), default=-1)
+            fn, views, rels = self._backward[rule.id]
+            for inst in fn(views, row):
+                if not inst:
+                    return [()]           # a derivation from lower strata only: done
+                facts = tuple([(rels[pos], r) for pos, r in inst])
+                rank = max([member_rows[k].get(r, 0) for k, r in facts])
                 found.append((rank, facts))
-        found.sort(key=lambda x: x[0])
+        found.sort(key=_first)
         return [f for _, f in found]
 
     def check(self, root: tuple[Key, Row]) -> None:
@@ -804,27 +832,43 @@ class _BackwardForward:
                 self.prove(fact)
             frame[2] = None
 
+    def _forward(self, key: Key) -> list[tuple[Any, list[Any], Key]]:
+        """For rows of ``key`` newly proved: (plan, views over proved rows, head) per use."""
+        cached = self._fwd.get(key)
+        if cached is None:
+            p = self.p
+            cached = []
+            for rule, pos in p.consumers.get(key, ()):
+                if rule.head_rel not in self.members:
+                    continue
+                override = {k: self.proved[lit.rel] for k, lit in enumerate(rule.body)
+                            if lit.kind == POS and lit.rel in self.members and k != pos}
+                cached.append((p._plan(rule, pos, False, HEADS), p._views(rule, override),
+                               rule.head_rel))
+            self._fwd[key] = cached
+        return cached
+
     def prove(self, fact: tuple[Key, Row]) -> None:
-        p = self.p
         work = [fact]
+        checked = self.checked
         while work:
             key, row = work.pop()
             prel = self.proved[key]
             if row in prel.rows:
                 continue
-            prel.insert(row, p.relation(key).rows.get(row, 0))
-            for rule, pos in p.consumers.get(key, ()):
-                head = rule.head_rel
-                if head not in self.members:
-                    continue
-                override = {k: self.proved[lit.rel] for k, lit in enumerate(rule.body)
-                            if lit.kind == POS and lit.rel in self.members and k != pos}
+            prel.insert(row, self.member_rows[key].get(row, 0))
+            for fn, views, head in self._forward(key):
                 out: set[Row] = set()
-                p._plan(rule, pos, False, HEADS)(p._views(rule, override), [row], 1, out)
+                fn(views, (row,), 1, out)
+                proved_head = self.proved[head].rows
                 for h in out:
                     f = (head, h)
-                    if f in self.checked and h not in self.proved[head].rows:
+                    if f in checked and h not in proved_head:
                         work.append(f)
+
+
+def _first(pair: tuple) -> Any:
+    return pair[0]
 
 
 def _tarjan(nodes: Iterable[Key], edges: Callable[[Key], Iterable[tuple[Key, bool]]]

@@ -34,7 +34,7 @@ def key_function(cols: tuple[int, ...]):
 
 
 class Relation:
-    __slots__ = ("key", "rows", "indexes", "_keyfns", "_facts", "recursive")
+    __slots__ = ("key", "rows", "indexes", "_keyfns", "_facts", "recursive", "adj")
 
     def __init__(self, key: Any) -> None:
         self.key = key
@@ -45,6 +45,8 @@ class Relation:
         # relation: then every row is a fact and ``rows`` alone says so (no second copy).
         self._facts: set[Row] | None = None
         self.recursive = False
+        # adjacency indexes of binary relations: (key col, value col) -> {key: {values}}
+        self.adj: dict[tuple[int, int], dict[Any, set[Any]]] = {}
 
     @property
     def is_base(self) -> bool:
@@ -93,14 +95,52 @@ class Relation:
             self._keyfns[cols] = fn
         return idx
 
+    def adjacency(self, kcol: int, vcol: int) -> dict[Any, set[Any]]:
+        """Value of column ``kcol`` -> set of values of column ``vcol`` (set-at-a-time joins)."""
+        adj = self.adj.get((kcol, vcol))
+        if adj is None:
+            adj = {}
+            for row in self.rows:
+                k = row[kcol]
+                s = adj.get(k)
+                if s is None:
+                    adj[k] = {row[vcol]}
+                else:
+                    s.add(row[vcol])
+            self.adj[(kcol, vcol)] = adj
+        return adj
+
+    def _adj_add(self, rows: Iterable[Row]) -> None:
+        for (kc, vc), adj in self.adj.items():
+            get = adj.get
+            for row in rows:
+                k = row[kc]
+                s = get(k)
+                if s is None:
+                    adj[k] = {row[vc]}
+                else:
+                    s.add(row[vc])
+
+    def _adj_remove(self, rows: Iterable[Row]) -> None:
+        for (kc, vc), adj in self.adj.items():
+            for row in rows:
+                k = row[kc]
+                s = adj[k]
+                s.discard(row[vc])
+                if not s:
+                    del adj[k]
+
     def drop_indexes(self) -> None:
         self.indexes.clear()
         self._keyfns.clear()
+        self.adj.clear()
 
     # ------------------------------------------------------------------ updates
     def insert(self, row: Row, value: int) -> None:
         """Add a row that is not present."""
         self.rows[row] = value
+        if self.adj:
+            self._adj_add((row,))
         for cols, idx in self.indexes.items():
             k = self._keyfns[cols](row)
             bucket = idx.get(k)
@@ -114,6 +154,8 @@ class Relation:
     def remove(self, row: Row) -> None:
         """Remove a present row."""
         del self.rows[row]
+        if self.adj:
+            self._adj_remove((row,))
         for cols, idx in self.indexes.items():
             k = self._keyfns[cols](row)
             bucket = idx[k]
@@ -133,6 +175,8 @@ class Relation:
         for row, value in pairs:
             rows_dict[row] = value
             append(row)
+        if self.adj:
+            self._adj_add(new)
         for cols, idx in self.indexes.items():
             fn = self._keyfns[cols]
             get = idx.get
@@ -150,6 +194,8 @@ class Relation:
         rows_dict = self.rows
         for row in rows:
             del rows_dict[row]
+        if self.adj:
+            self._adj_remove(rows)
         for cols, idx in self.indexes.items():
             fn = self._keyfns[cols]
             for row in rows:
