@@ -87,9 +87,16 @@ def parse_json(req: falcon.Request, limit: int, *, allow_empty: bool = False) ->
     if allow_empty and not raw.strip():
         return None
     try:
-        return json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
         raise ApiError(400, f"Failed to parse body as {mime}: {e}") from e
+    except RecursionError as e:  # "[[[[..." nested deeper than the interpreter allows
+        raise ApiError(400, f"Failed to parse body as {mime}: nested too deeply") from e
+
+
+def _reject_constant(name: str) -> Any:
+    """NaN / Infinity are not JSON: stored, they would make every later answer invalid JSON."""
+    raise ValueError(f"{name} is not a valid JSON value")
 
 
 # --------------------------------------------------------------------------- query string

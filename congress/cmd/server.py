@@ -97,12 +97,7 @@ class ServerNode:
         self.node = Node.from_conf(conf, node_id)
         self.node.start()
         if ds:
-            try:
-                from congress.services.datasource_manager import DatasourceManager
-            except ImportError:  # TEMPORARY until the datasource manager lands
-                LOG.error("datasource manager not available")
-                ds = False
-        if ds:
+            from congress.services.datasource_manager import DatasourceManager
             manager = DatasourceManager(
                 self.node, self.db, conf,
                 delete_missing_driver_datasources=conf.delete_missing_driver_datasources)

@@ -90,7 +90,8 @@ def eliminate_columns(lit: Literal, policy: str, lookup: SchemaLookup, prefix: s
     view = lookup(target)
     columns: list[str] | None = None
     if view is not None and view.tables is not None:
-        columns = view.tables.get(lit.table)
+        # a table declared without columns (the generic push driver) has an unknown width
+        columns = view.tables.get(lit.table) or None
     if lit.named:
         if view is None:
             raise IncompleteSchemaError(
@@ -242,7 +243,7 @@ def arity_errors(lit: Literal, policy: str, lookup: SchemaLookup, arity_of: Arit
     view = lookup(target)
     expected: int | None = None
     if lit.modal is None and view is not None and view.tables is not None \
-            and lit.table in view.tables:
+            and view.tables.get(lit.table):
         expected = len(view.tables[lit.table])
     if expected is None:
         expected = arity_of(target, relation_table(lit))

@@ -616,7 +616,7 @@ class Runtime:
 
     def arity_of(self, policy: str, table: str) -> int | None:
         pol = self.policies.get(policy)
-        if pol is not None and pol.schema is not None and table in pol.schema:
+        if pol is not None and pol.schema is not None and pol.schema.get(table):
             return len(pol.schema[table])
         if ":" in table:
             svc, t = table.split(":", 1)

@@ -44,9 +44,14 @@ def _schema_for(driver: str) -> dict[str, list[Any]] | None:
     except ImportError:  # pragma: no cover - datasources package incomplete
         return None
     try:
-        return registry.schema_for(driver)
+        schema = registry.schema_for(driver)
     except exceptions.CongressError:
         return None
+    # A table declared without columns (the push driver's ``data``) takes its width from the
+    # data; as an empty column list it would make every literal on it fail the arity check
+    # ("exactly 0 arguments"), so it is left out of the schema: its arity then comes from the
+    # rules that use it and the rows pushed to it.
+    return {table: cols for table, cols in schema.items() if cols}
 
 
 def rule_dict(rec: Any) -> dict[str, Any]:
@@ -349,6 +354,12 @@ class PolicyEngineService(Service):
             raise exceptions.UnknownPolicyKind("Z3 not available. Please install it")
         if kind not in kinds.CREATABLE:
             raise exceptions.UnknownPolicyKind(f"Unknown kind of policy: {kind}")
+        if kind == kinds.DATASOURCE:
+            # such a policy would be hidden like a datasource's (no GET, no DELETE) yet hold
+            # its name; datasource policies come into being with their datasource
+            raise exceptions.UnknownPolicyKind(
+                "Policies of kind datasource cannot be created directly; create a datasource "
+                "(POST /v1/data-sources) instead")
         if name in self.rt.policies:
             raise exceptions.PolicyExists(f"Policy with name {name} already exists")
         dbp = db_policies.create_policy(conn, name, abbreviation=abbreviation,
@@ -431,8 +442,10 @@ class PolicyEngineService(Service):
         if rules is not None and (not isinstance(rules, list) or not all(
                 isinstance(r, dict) and isinstance(r.get("rule"), str) for r in rules)):
             raise exceptions.BadRequest("rules must be a list of {\"rule\": <string>}")
-        result = self._change(lambda conn: self._create_in_txn(
-            conn, name, kind, abbreviation, description, rules))
+        def create() -> Any:
+            return self._change(lambda conn: self._create_in_txn(
+                conn, name, kind, abbreviation, description, rules))
+        result = self._retry_with_new_datasources(create)
         LOG.info("policy %s created (kind %s, %d rules)", name, result["kind"],
                  len(rules or []))
         return result
@@ -497,7 +510,8 @@ class PolicyEngineService(Service):
             pol = self._policy(policy)
             if pol.kind == kinds.DATASOURCE:
                 raise exceptions.RuleNotPermitted(
-                    "Rules not permitted on non persisted policies.")
+                    f"{pol.name} is a datasource policy: its tables are filled by the "
+                    "datasource")
             pname = pol.name
         rid = str(uuid.uuid4())
 
@@ -521,9 +535,29 @@ class PolicyEngineService(Service):
                     "rule": rec.statement.pretty_str() if hasattr(rec.statement, "pretty_str")
                     else str(rec.statement)}, undo
 
-        result = self._change(apply)
+        result = self._retry_with_new_datasources(lambda: self._change(apply))
         LOG.info("rule %s inserted into policy %s", rid, pname)
         return result
+
+    def _retry_with_new_datasources(self, change: Any) -> Any:
+        """``change()``; if it failed on an unknown datasource schema, re-read the datasources
+        from the DB and try once more.
+
+        A datasource created a moment ago (``POST /v1/data-sources`` answered) is announced to
+        engines by a broadcast that may not have arrived yet; a rule using its named columns
+        must not fail with "schema is unknown" meanwhile.
+        """
+        try:
+            return change()
+        except exceptions.PolicyError as e:
+            errors = getattr(e, "errors", None) or [e]
+            if not any(x.code == "incomplete_schema" for x in errors):
+                raise
+            with self.lock:
+                with self.db.transaction(readonly=True) as conn:
+                    self._sync_datasources(conn)
+                self._update_subscriptions()
+        return change()
 
     def delete_rule(self, policy: str, rule_id: str) -> dict[str, Any]:
         with self.lock:

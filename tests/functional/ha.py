@@ -148,16 +148,20 @@ class Cluster:
         return proc
 
     def start(self) -> Cluster:
-        # the first PE creates the schema and system policies; the others start together
-        self.pes[0].start()
-        for p in self.pes[1:]:
-            p.start(wait=False)
-        for p in self.dsds:
-            p.start(wait=False)
-        for p in self.pes[1:] + self.dsds:
-            p.wait_ready()
-        if self.haproxy is not None:
-            self.haproxy.start()
+        try:
+            # the first PE creates the schema and system policies; the others start together
+            self.pes[0].start()
+            for p in self.pes[1:]:
+                p.start(wait=False)
+            for p in self.dsds:
+                p.start(wait=False)
+            for p in self.pes[1:] + self.dsds:
+                p.wait_ready()
+            if self.haproxy is not None:
+                self.haproxy.start()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:

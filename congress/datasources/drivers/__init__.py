@@ -1,0 +1,1 @@
+"""Datasource drivers, one module each (see congress.datasources.registry)."""

@@ -1,0 +1,70 @@
+"""``aodh``: OpenStack Telemetry alarming (alarms).
+
+Reads ``GET /v2/alarms`` (``/alarms`` of the discovered v2 endpoint) through openstacksdk's
+generic ``alarm`` proxy (service type ``alarm``, alias ``alarming``). Lists (actions, time
+constraints) are stored as their text.
+Actions: ``alarm.delete``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from congress import exceptions
+from congress.datasources.execution import ActionClient, namespace
+from congress.datasources.openstack import OpenStackDriver, openstack_config
+from congress.datasources.translators import DICT_SELECTOR, HDICT, VALUE
+
+V = {"translation-type": VALUE}
+
+ALARMS = {
+    "translation-type": HDICT, "table-name": "alarms", "selector-type": DICT_SELECTOR,
+    "field-translators": (
+        {"fieldname": "alarm_id", "translator": V},
+        {"fieldname": "name", "translator": V},
+        {"fieldname": "state", "translator": V},
+        {"fieldname": "enabled", "translator": V},
+        {"fieldname": "type", "translator": V},
+        {"fieldname": "description", "translator": V},
+        {"fieldname": "time_constraints", "translator": V},
+        {"fieldname": "user_id", "translator": V},
+        {"fieldname": "project_id", "translator": V},
+        {"fieldname": "alarm_actions", "translator": V},
+        {"fieldname": "ok_actions", "translator": V},
+        {"fieldname": "insufficient_data_actions", "translator": V},
+        {"fieldname": "repeat_actions", "translator": V},
+        {"fieldname": "timestamp", "translator": V},
+        {"fieldname": "state_timestamp", "translator": V},
+    )}
+
+
+class _Alarm:
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+
+    def delete(self, alarm_id: str) -> None:
+        """Delete an alarm.
+
+        :param alarm_id: ID of the alarm
+        """
+        self.driver.proxy("alarm").delete(f"/alarms/{alarm_id}")
+
+
+class AodhActions(ActionClient):
+    alarm = namespace(_Alarm)
+
+
+class AodhDriver(OpenStackDriver):
+    DRIVER_ID = "aodh"
+    DESCRIPTION = "Datasource driver that interfaces with aodh."
+    CONFIG = openstack_config()
+    PROXY = "alarm"
+    SERVICE_TYPE = "alarm"
+    TRANSLATORS = [ALARMS]
+    ACTION_CLIENT = AodhActions
+
+    def fetch_alarms(self) -> list[Any]:
+        body = self.get_json("/alarms")
+        if not isinstance(body, list):
+            raise exceptions.DatasourceError("Unexpected answer to GET /v2/alarms: not a list")
+        return body

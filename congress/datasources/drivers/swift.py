@@ -1,0 +1,98 @@
+"""``swift``: OpenStack Object Storage (containers and objects of the project's account).
+
+Reads the account listing ``GET <account>?format=json`` and each container's listing (both
+paged with ``marker``). Actions: ``delete_object`` / ``delete_container`` over openstacksdk's
+object-store proxy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from congress import exceptions
+from congress.datasources.execution import ActionClient
+from congress.datasources.openstack import OpenStackDriver, openstack_config
+from congress.datasources.translators import DICT_SELECTOR, HDICT, VALUE
+
+V = {"translation-type": VALUE}
+_PAGE = 10000
+
+CONTAINERS = {
+    "translation-type": HDICT, "table-name": "containers", "selector-type": DICT_SELECTOR,
+    "field-translators": (
+        {"fieldname": "count", "desc": "Number of objects in the container", "translator": V},
+        {"fieldname": "bytes", "desc": "Bytes used by the container", "translator": V},
+        {"fieldname": "name", "desc": "Name of the container", "translator": V},
+    )}
+
+OBJECTS = {
+    "translation-type": HDICT, "table-name": "objects", "selector-type": DICT_SELECTOR,
+    "field-translators": (
+        {"fieldname": "bytes", "desc": "Size of the object in bytes", "translator": V},
+        {"fieldname": "last_modified", "desc": "Last modification time", "translator": V},
+        {"fieldname": "hash", "desc": "MD5 of the object data", "translator": V},
+        {"fieldname": "name", "desc": "Name of the object", "translator": V},
+        {"fieldname": "content_type", "desc": "Content type", "translator": V},
+        {"fieldname": "container_name", "desc": "Container of the object", "translator": V},
+    )}
+
+
+class SwiftActions(ActionClient):
+    def delete_object(self, container: str, obj: str) -> None:
+        """Delete an object.
+
+        :param container: name of the container
+        :param obj: name of the object
+        """
+        self.driver.proxy("object_store").delete_object(obj, container=container,
+                                                        ignore_missing=False)
+
+    def delete_container(self, container: str) -> None:
+        """Delete an (empty) container.
+
+        :param container: name of the container
+        """
+        self.driver.proxy("object_store").delete_container(container, ignore_missing=False)
+
+
+class SwiftDriver(OpenStackDriver):
+    DRIVER_ID = "swift"
+    DESCRIPTION = "Datasource driver that interfaces with swift."
+    CONFIG = openstack_config()
+    PROXY = "object_store"
+    SERVICE_TYPE = "object-store"
+    TRANSLATORS = [CONTAINERS, OBJECTS]
+    ACTION_CLIENT = SwiftActions
+
+    def _listing(self, path: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        marker = None
+        while True:
+            params: dict[str, Any] = {"format": "json", "limit": _PAGE}
+            if marker is not None:
+                params["marker"] = marker
+            page = self.get_json(path, params=params)
+            if not isinstance(page, list):
+                raise exceptions.DatasourceError(f"Unexpected swift listing of {path or '/'}")
+            out.extend(page)
+            if len(page) < _PAGE or not page:
+                return out
+            marker = page[-1].get("name")
+
+    def _containers(self) -> list[dict[str, Any]]:
+        containers = self.poll_cache.get("containers")
+        if containers is None:
+            containers = self.poll_cache["containers"] = self._listing("")
+        return containers
+
+    def fetch_containers(self) -> list[Any]:
+        return self._containers()
+
+    def fetch_objects(self) -> list[Any]:
+        out = []
+        for c in self._containers():
+            name = c["name"]
+            for obj in self._listing("/" + quote(name, safe="")):
+                out.append({**obj, "container_name": name})
+        return out

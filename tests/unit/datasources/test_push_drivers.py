@@ -1,0 +1,247 @@
+"""Push drivers: push (width inference), doctor, vitrage and monasca_webhook (webhooks, expiry
+that publishes), and persistence of pushed rows in the database (SQLite)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+
+from congress import exceptions
+from congress.datasources.drivers.doctor import DoctorDriver
+from congress.datasources.drivers.monasca_webhook import MonascaWebhookDriver
+from congress.datasources.drivers.push import PushDataDriver
+from congress.datasources.drivers.vitrage import VitrageDriver
+from congress.db import tabledata
+from tests.unit.datasources.conftest import Recorder, wait_until
+
+UTC = datetime.UTC
+
+
+# --------------------------------------------------------------------------- push
+def test_push_infers_width_and_replaces() -> None:
+    d = PushDataDriver("p", "id-p", {"description": "test data"})
+    d.replace_table("data", [["a", 1, True], ["b", 2.5, None]])
+    assert d.get_rows("data") == [["a", 1, "True"], ["b", 2.5, "None"]]
+    assert d.get_table_spec("data")["columns"] == [
+        {"name": f"col{i}", "description": "inferred from the pushed data"} for i in range(3)]
+    d.replace_table("data", [["c", 3, "x"]])
+    assert d.get_rows("data") == [["c", 3, "x"]]
+    assert d.get_status()["number_of_updates"] == "2"
+
+
+def test_push_rejects_rows_of_the_wrong_width() -> None:
+    d = PushDataDriver("p", "id-p", {"description": "d"})
+    d.replace_table("data", [["a", 1]])
+    with pytest.raises(exceptions.BadRequest) as e:
+        d.replace_table("data", [["a", 1, 2]])
+    assert e.value.message == "Row 0 of table data has 3 values; table data has 2 columns"
+    with pytest.raises(exceptions.BadRequest, match="table data has 2 columns"):
+        d.replace_table("data", [["x", 1], ["y"]])
+    assert d.get_rows("data") == [["a", 1]]         # unchanged
+    d.replace_table("data", [])                      # empty: the next push sets the width
+    d.replace_table("data", [["a", 1, 2]])
+    assert d.get_rows("data") == [["a", 1, 2]]
+
+
+def test_push_rejects_other_tables_and_bad_bodies() -> None:
+    d = PushDataDriver("p", "id-p", {"description": "d"})
+    with pytest.raises(exceptions.BadRequest, match="has no table other"):
+        d.replace_table("other", [["a"]])
+    with pytest.raises(exceptions.BadRequest, match="array of arrays"):
+        d.replace_table("data", [{"a": 1}])
+    with pytest.raises(exceptions.BadRequest, match="values must be"):
+        d.replace_table("data", [[{"nested": 1}]])
+
+
+def test_push_driver_needs_description() -> None:
+    with pytest.raises(exceptions.InvalidDriverOption,
+                       match="Missing required config options: description"):
+        PushDataDriver("p", "id", {})
+
+
+def test_non_push_driver_refuses_rows(cloud: Any) -> None:
+    from congress.datasources.drivers.nova import NovaDriver
+    d = NovaDriver("nova", "x", cloud.driver_config())
+    with pytest.raises(exceptions.BadRequest) as e:
+        d.replace_table("servers", [])
+    assert e.value.message == "Method replace_entire_table_data not supported for " \
+                              "datasource nova"
+    with pytest.raises(exceptions.BadRequest, match="does not accept webhooks"):
+        d.webhook({"x": 1})
+
+
+# --------------------------------------------------------------------------- persistence
+def test_persisted_rows_survive_a_new_driver(file_db: Any) -> None:
+    d = PushDataDriver("p", "id-p", {"description": "d", "persist_data": "true"}, db=file_db)
+    d.replace_table("data", [["a", 1], ["b", 2]])
+    # stored before the call returned
+    assert sorted(tabledata.get_table(file_db, "id-p", "data")) == [("a", 1), ("b", 2)]
+    again = PushDataDriver("p", "id-p", {"description": "d", "persist_data": True}, db=file_db)
+    assert again.get_rows("data") == [["a", 1], ["b", 2]]
+    assert again.width == 2
+    with pytest.raises(exceptions.BadRequest, match="2 columns"):
+        again.replace_table("data", [["c"]])
+
+
+def test_persist_failure_changes_nothing(file_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    d = DoctorDriver("doc", "id-doc", {"persist_data": "true"}, db=file_db)
+    d.replace_table("events", [{"time": "t1", "type": "compute.host.down",
+                                "details": {"hostname": "h1", "status": "down",
+                                            "monitor": "zabbix", "monitor_event_id": "1"}}])
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise exceptions.DatabaseError("disk full")
+    monkeypatch.setattr(tabledata, "store_table", broken)
+    with pytest.raises(exceptions.DatabaseError):
+        d.replace_table("events", [])
+    assert len(d.get_rows("events")) == 1
+    assert d.get_status()["number_of_updates"] == "1"
+
+
+def test_persist_without_database_is_refused() -> None:
+    with pytest.raises(exceptions.DatasourceError, match="needs a database"):
+        DoctorDriver("doc", "id", {"persist_data": "true"}, db=None)
+
+
+def test_restored_rows_are_published_as_snapshot(file_db: Any, conf: Any,
+                                                 make_node: Any) -> None:
+    tabledata.store_table(file_db, "id-doc", "events", [["t", "x", "h", "down", "m", "1"]])
+    node = make_node("dsnode")
+    rec = Recorder("watcher")
+    node.register_service(rec)
+    rec.subscribe("doc", "events")
+    d = DoctorDriver("doc", "id-doc", {"persist_data": "true"}, db=file_db, conf=conf)
+    node.register_service(d)
+    wait_until(lambda: rec.table("doc", "events"))
+    assert rec.table("doc", "events") == {("t", "x", "h", "down", "m", "1")}
+    assert rec.updates[0][2].is_snapshot
+
+
+# --------------------------------------------------------------------------- doctor
+def test_doctor_flattens_details() -> None:
+    d = DoctorDriver("doc", "id", {})
+    d.replace_table("events", [
+        {"time": "2016-04-12T08:00:00", "type": "compute.host.down",
+         "details": {"hostname": "compute1", "status": "down", "monitor": "zabbix1",
+                     "monitor_event_id": "111"}},
+        {"time": "2016-04-12T08:00:01", "type": "compute.host.up", "details": {}}])
+    assert d.get_rows("events") == [
+        ["2016-04-12T08:00:00", "compute.host.down", "compute1", "down", "zabbix1", "111"],
+        ["2016-04-12T08:00:01", "compute.host.up", "None", "None", "None", "None"]]
+    d.replace_table("events", [])
+    assert d.get_rows("events") == []
+    with pytest.raises(exceptions.BadRequest, match="event #0 must be an object"):
+        d.replace_table("events", ["not an event"])
+    with pytest.raises(exceptions.BadRequest, match="translator: bogus is not in"):
+        d.replace_table("bogus", [])
+
+
+# --------------------------------------------------------------------------- vitrage
+def vitrage_alarm(vid: str, state: str = "Active", ts: str = "2024-03-08T10:00:00Z") -> dict:
+    return {"notification": "vitrage.alarm.activate", "payload": {
+        "vitrage_id": vid, "name": "Host down", "state": state,
+        "vitrage_type": "zabbix", "vitrage_operational_severity": "CRITICAL",
+        "update_timestamp": ts,
+        "resource": {"name": "compute-1", "id": "host-1", "vitrage_id": "r-1",
+                     "project_id": None, "vitrage_operational_state": "ERROR",
+                     "vitrage_type": "nova.host"}}}
+
+
+def test_vitrage_webhook_replaces_by_vitrage_id() -> None:
+    d = VitrageDriver("vit", "id", {})
+    d.webhook(vitrage_alarm("a1"))
+    d.webhook(vitrage_alarm("a2"))
+    d.webhook(vitrage_alarm("a1", state="Inactive"))
+    rows = {r[4]: r for r in d.table_rows("alarms")}
+    assert set(rows) == {"a1", "a2"}
+    a1 = rows["a1"]
+    assert a1[:6] == ("Host down", "Inactive", "zabbix", "CRITICAL", "a1",
+                      "2024-03-08T10:00:00Z")
+    assert a1[7:] == ("compute-1", "host-1", "r-1", "None", "ERROR", "nova.host")
+    datetime.datetime.strptime(a1[6], "%Y-%m-%dT%H:%M:%SZ")   # receive_timestamp
+
+
+@pytest.mark.parametrize("body,missing", [
+    ({"payload": {"name": "x", "resource": {}}}, "payload.vitrage_id"),
+    ({"payload": {"vitrage_id": "x"}}, "payload.resource"),
+    ({"payload": {}}, "payload.vitrage_id, payload.resource"),
+])
+def test_vitrage_webhook_unknown_shape(body: dict, missing: str) -> None:
+    d = VitrageDriver("vit", "id", {})
+    with pytest.raises(exceptions.BadRequest) as e:
+        d.webhook(body)
+    assert e.value.message == f"Vitrage alarm notification is missing: {missing}"
+    with pytest.raises(exceptions.BadRequest, match="'payload' object"):
+        d.webhook(["not", "an", "object"])
+
+
+def test_vitrage_expiry_publishes_and_persists(file_db: Any, conf: Any,
+                                               make_node: Any) -> None:
+    node = make_node("dsnode")
+    rec = Recorder("watcher")
+    node.register_service(rec)
+    rec.subscribe("vit", "alarms")
+    d = VitrageDriver("vit", "id-vit", {"hours_to_keep_alarm": "1", "persist_data": "true"},
+                      db=file_db, conf=conf)
+    node.register_service(d)
+    d.webhook(vitrage_alarm("old", ts="2024-03-08T08:00:00Z"))
+    d.webhook(vitrage_alarm("new", ts="2024-03-08 09:30:00.123456+00:00"))
+    wait_until(lambda: rec.table("vit", "alarms") and len(rec.table("vit", "alarms")) == 2)
+    assert d.cleanup_interval == 360.0
+    removed = d.expire(now=datetime.datetime(2024, 3, 8, 10, 0, tzinfo=UTC))
+    assert removed == 1
+    wait_until(lambda: len(rec.table("vit", "alarms")) == 1)
+    assert {r[4] for r in rec.table("vit", "alarms")} == {"new"}
+    assert [r[4] for r in tabledata.get_table(file_db, "id-vit", "alarms")] == ["new"]
+
+
+# --------------------------------------------------------------------------- monasca
+def monasca_alarm(alarm_id: str, ts: Any = 1709890000, state: str = "ALARM",
+                  host: str = "h1") -> dict:
+    return {"alarm_id": alarm_id, "alarm_definition_id": "def-1", "alarm_name": "cpu high",
+            "alarm_description": "", "alarm_timestamp": ts, "state": state,
+            "old_state": "OK", "message": "Thresholds were exceeded", "tenant_id": "t1",
+            "metrics": [{"id": None, "name": "cpu.idle_perc",
+                         "dimensions": {"hostname": host, "service": "monitoring"}}]}
+
+
+def test_monasca_webhook_replaces_alarm_and_its_metrics() -> None:
+    d = MonascaWebhookDriver("mon", "id", {})
+    d.webhook(monasca_alarm("a1", host="h1"))
+    d.webhook(monasca_alarm("a2", host="h2"))
+    d.webhook(monasca_alarm("a1", state="OK", host="h3"))
+    notes = {r[0]: r for r in d.table_rows("alarm_notification")}
+    assert notes["a1"] == ("a1", "def-1", "cpu high", "", 1709890000, "OK", "OK",
+                           "Thresholds were exceeded", "t1")
+    metrics = d.table_rows("alarms.metrics")
+    assert {(r[0], r[2]) for r in metrics} == {("a1", "cpu.idle_perc"),
+                                               ("a2", "cpu.idle_perc")}
+    dims = d.table_rows("alarms.metrics.dimensions")
+    # the dimension set of a1's first notification (h1) is gone with it
+    assert {v for (_i, k, v) in dims if k == "hostname"} == {"h2", "h3"}
+    dim_ids = {r[3] for r in metrics}
+    assert {r[0] for r in dims} == dim_ids
+
+
+def test_monasca_webhook_bad_shape() -> None:
+    d = MonascaWebhookDriver("mon", "id", {})
+    with pytest.raises(exceptions.BadRequest) as e:
+        d.webhook({"state": "ALARM"})
+    assert e.value.message == "Monasca alarm notification is missing: alarm_id"
+    with pytest.raises(exceptions.BadRequest, match="metrics"):
+        d.webhook({"alarm_id": "x", "metrics": "cpu"})
+
+
+def test_monasca_expiry() -> None:
+    d = MonascaWebhookDriver("mon", "id", {"hours_to_keep_alarm": 2})
+    now = datetime.datetime(2024, 3, 8, 12, 0, tzinfo=UTC)
+    d.webhook(monasca_alarm("old", ts=int((now - datetime.timedelta(hours=3)).timestamp())))
+    d.webhook(monasca_alarm("new", ts=int((now - datetime.timedelta(hours=1)).timestamp()
+                                          * 1000), host="h9"))     # milliseconds
+    assert d.expire(now=now) == 1
+    assert {r[0] for r in d.table_rows("alarm_notification")} == {"new"}
+    assert {r[0] for r in d.table_rows("alarms.metrics")} == {"new"}
+    assert {r[2] for r in d.table_rows("alarms.metrics.dimensions")} >= {"h9"}
+    assert "h1" not in {r[2] for r in d.table_rows("alarms.metrics.dimensions")}
