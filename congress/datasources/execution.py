@@ -410,6 +410,27 @@ class ActionExecutor:
                 LOG.info("Datasource %s: lost the leader policy engine on node %s",
                          self.driver.name, peer.node_id)
                 self.leader = None
+                # Pick a successor now rather than on its next request: what changed while
+                # the old leader was dying (requests from others were ignored) is then
+                # caught up by reconciling with the new leader at once.
+                candidate = self._alive_engine()
+                if candidate is not None:
+                    self.leader = candidate
+                    LOG.info("Datasource %s: policy engine on node %s is now the action leader",
+                             self.driver.name, candidate[0])
+                    self._ensure_worker()
+                    self._queue.put(("reconcile", candidate))
+
+    def _alive_engine(self) -> tuple[str, str | None] | None:
+        """A live policy engine to lead: the one on this node, else the lowest node id."""
+        node = self.driver.node
+        if node is None:
+            return None
+        if node.get_service(ENGINE) is not None:
+            return (node.node_id, node.instance)
+        engines = sorted((p.node_id, p.instance) for p in node.peers().values()
+                         if p.hosts(ENGINE))
+        return engines[0] if engines else None
 
     def drop_leader(self) -> None:
         with self._lock:
