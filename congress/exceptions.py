@@ -5,12 +5,13 @@ Every error raised on purpose by Congress is a :class:`CongressError`. Each clas
 * ``code``: a stable, machine-readable identifier (``unsafe_variable``, ``arity_mismatch`` ...);
   tests and clients match on it, so never rename one;
 * ``http_status``: the HTTP status the API answers with;
-* ``api_name``: optionally, the name of the original Congress error this maps to (``rule_syntax``,
-  ``policy_not_exist`` ...). :data:`API_ERRORS` gives its numeric ``error_code`` and description, and
-  the API builds the original's error envelope from it in one place (``congress/api/errors.py``).
+* ``api_name``: optionally, the name of the original Congress error this maps to
+  (``rule_syntax``, ``policy_not_exist`` ...). :data:`API_ERRORS` gives its numeric
+  ``error_code`` and description, and the API builds the original's error envelope from it in
+  one place (``congress/api/errors.py``).
 
-Errors found in policy text also carry ``position`` (``(line, column)``, 1-based line, 0-based column,
-as the original parser reported them) when one is known.
+Errors found in policy text also carry ``position`` (``(line, column)``, 1-based line, 0-based
+column, as the original parser reported them) when one is known.
 """
 
 from __future__ import annotations

@@ -84,7 +84,13 @@ class RequestMiddleware:
         started = getattr(req.context, "started", None)
         elapsed_ms = (time.monotonic() - started) * 1000 if started is not None else 0.0
         status = falcon.http_status_to_code(resp.status)
-        # load balancer probes of a healthy node would drown the log at INFO
-        level = logging.DEBUG if req.path == "/healthcheck" and status < 300 else logging.INFO
-        ACCESS_LOG.log(level, "%s %s %s %.1fms request_id=%s node=%s", req.method, req.path,
-                       status, elapsed_ms, request_id, node)
+        # INFO records what changed and what failed; successful reads (and load balancer
+        # probes) are DEBUG: at thousands per second they would drown the log and, through
+        # the handler lock, slow every request thread down
+        if status >= 400 or (req.method not in ("GET", "HEAD") and req.path != "/healthcheck"):
+            level = logging.INFO if status < 500 else logging.WARNING
+        else:
+            level = logging.DEBUG
+        if ACCESS_LOG.isEnabledFor(level):
+            ACCESS_LOG.log(level, "%s %s %s %.1fms request_id=%s node=%s", req.method,
+                           req.path, status, elapsed_ms, request_id, node)

@@ -176,6 +176,7 @@ class Runtime:
         self.action_listeners: list[Callable[[Update], None]] = []
         self._rule_ids = itertools.count(1)
         self.revision = 0   # bumped on every change; services map it to DB/bus revisions
+        self._tables_cache: dict[str, tuple[Policy, list[str], frozenset[str]]] = {}
         #: policies Congress maintains itself (never deleted through the runtime)
         self.system_policies = {name for name, _, _ in kinds.DEFAULT_POLICIES}
 
@@ -211,6 +212,7 @@ class Runtime:
     def set_schema(self, name: str, schema: dict[str, list[Any]]) -> None:
         """Replace a datasource policy's schema (driver upgrade); rules are not re-checked."""
         pol = self.get_policy(name)
+        self._tables_cache.pop(name, None)
         pol.schema_raw = dict(schema)
         pol.schema = {t: schema_columns(cols) for t, cols in schema.items()}
 
@@ -234,6 +236,7 @@ class Runtime:
             for k in keys:
                 self.program.drop_relation_if_unused(k)
         del self.policies[name]
+        self._tables_cache.pop(name, None)
         self.revision += 1
         self._notify(update)
         return update
@@ -427,6 +430,7 @@ class Runtime:
                     del self.arity[rk]
 
     def _apply_inserts(self, pol: Policy, recs: list[RuleRecord]) -> Update:
+        self._tables_cache.pop(pol.name, None)
         update = Update()
         facts: dict[RelKey, set[Row]] = {}
         for rec in recs:
@@ -490,6 +494,7 @@ class Runtime:
         for rid in rule_ids:
             if rid not in pol.rules:
                 raise RuleNotFound(f"Rule {rid} does not exist in policy {policy}")
+        self._tables_cache.pop(policy, None)
         update = Update()
         facts: dict[RelKey, set[Row]] = {}
         for rid in rule_ids:
@@ -598,6 +603,9 @@ class Runtime:
     def tablenames(self, policy: str) -> list[str]:
         """Tables a policy's statements mention (heads and bodies, other policies as svc:t)."""
         pol = self.get_policy(policy)
+        cached = self._tables_cache.get(policy)
+        if cached is not None and cached[0] is pol:
+            return cached[1]
         names: set[str] = set()
         if pol.schema is not None:
             names.update(pol.schema)
@@ -609,10 +617,13 @@ class Runtime:
                     names.add(f"{lit.service}:{lit.table}")
                 else:
                     names.add(lit.table)
-        return sorted(names)
+        result = sorted(names)
+        self._tables_cache[policy] = (pol, result, frozenset(result))
+        return result
 
     def has_table(self, policy: str, table: str) -> bool:
-        return table in self.tablenames(policy)
+        self.tablenames(policy)
+        return table in self._tables_cache[policy][2]
 
     def arity_of(self, policy: str, table: str) -> int | None:
         pol = self.policies.get(policy)

@@ -178,7 +178,7 @@ def _consequences(rt: Runtime, target: str, action_policy: str, scratch: dict
     inserts: dict[tuple, Literal] = {}
     deletes: dict[tuple, Literal] = {}
     results: list[tuple] = []
-    for name, heads in derived.items():
+    for heads in derived.values():
         for row, head in heads.items():
             if head.table in ("result", "result+"):
                 results.append(row)

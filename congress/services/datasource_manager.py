@@ -36,6 +36,7 @@ from congress.datasources.driver import DataSourceDriver, _api_columns, _api_tab
 from congress.datasources.execution import actions_of
 from congress.db import crypto
 from congress.db import datasources as ds_db
+from congress.db import policies as db_policies
 
 LOG = logging.getLogger(__name__)
 
@@ -390,9 +391,16 @@ class DatasourceManager(bus.Service):
         if not isinstance(enabled, bool):
             raise exceptions.BadRequest("Datasource enabled must be a boolean")
         with self._lock:
-            ds = ds_db.create_datasource(self.db, name, driver, config,
-                                         description=description, enabled=enabled,
-                                         secret_fields=cls.secret_fields())
+            with self.db.transaction() as conn:
+                # policies and datasources share one namespace (a rule's ``name:table``);
+                # the revision lock serializes this check with policy creation
+                db_policies.lock_revision(conn)
+                if db_policies.find_policy(conn, name) is not None:
+                    raise exceptions.DatasourceExists(
+                        f"Datasource name {name} is already in use by a policy")
+                ds = ds_db.create_datasource(conn, name, driver, config,
+                                             description=description, enabled=enabled,
+                                             secret_fields=cls.secret_fields())
             LOG.info("Datasource %s (driver %s) created", name, driver)
             if enabled:
                 self._start_service(ds, cls)

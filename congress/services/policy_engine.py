@@ -44,14 +44,9 @@ def _schema_for(driver: str) -> dict[str, list[Any]] | None:
     except ImportError:  # pragma: no cover - datasources package incomplete
         return None
     try:
-        schema = registry.schema_for(driver)
+        return registry.schema_for(driver)
     except exceptions.CongressError:
         return None
-    # A table declared without columns (the push driver's ``data``) takes its width from the
-    # data; as an empty column list it would make every literal on it fail the arity check
-    # ("exactly 0 arguments"), so it is left out of the schema: its arity then comes from the
-    # rules that use it and the rows pushed to it.
-    return {table: cols for table, cols in schema.items() if cols}
 
 
 def rule_dict(rec: Any) -> dict[str, Any]:
@@ -78,6 +73,7 @@ class PolicyEngineService(Service):
         self.data_seqnums: dict[tuple[str, str], tuple[str, int]] = {}
         self.datasources: dict[str, dict[str, Any]] = {}   # name -> {"id", "driver"}
         self.subscribed: set[tuple[str, str]] = set()
+        self._rows_cache: dict[tuple[str, str], tuple[int, list[Any]]] = {}
         self.started = False
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -362,6 +358,8 @@ class PolicyEngineService(Service):
                 "(POST /v1/data-sources) instead")
         if name in self.rt.policies:
             raise exceptions.PolicyExists(f"Policy with name {name} already exists")
+        if db_datasources.find_datasource(conn, name, decrypt=False) is not None:
+            raise exceptions.PolicyExists(f"Policy name {name} is already used by a datasource")
         dbp = db_policies.create_policy(conn, name, abbreviation=abbreviation,
                                         description=description or "", kind=kind)
         self.rt.create_policy(name, kind, id=dbp["id"], abbreviation=dbp["abbreviation"],
@@ -601,8 +599,18 @@ class PolicyEngineService(Service):
                 rows, text = self.rt.select_traced(pol.name, table)
                 return {"results": [{"data": list(r)} for r in rows],
                         "trace": text or "Not available"}
+            key = (pol.name, table)
+            cached = self._rows_cache.get(key)
+            if cached is not None and cached[0] == self.rt.revision:
+                return {"results": cached[1]}
             rows = self.rt.select(pol.name, table)
-            return {"results": [{"data": list(r)} for r in rows]}
+            results = [{"data": list(r)} for r in rows]
+            if len(self._rows_cache) > 256:
+                self._rows_cache.clear()
+            # the same list object is returned while nothing changes: the API layer reuses
+            # its encoded body (see congress.api.base.send_collection)
+            self._rows_cache[key] = (self.rt.revision, results)
+            return {"results": results}
 
     def simulate(self, policy: str, query: Any, sequence: Any, action_policy: Any,
                  delta: bool = False, trace: bool = False) -> dict[str, Any]:

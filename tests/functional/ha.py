@@ -75,10 +75,9 @@ backend policy_engines
         check = subprocess.run([HAPROXY, "-c", "-f", self.cfg], capture_output=True, text=True)
         if check.returncode != 0:
             raise RuntimeError(f"haproxy config invalid: {check.stdout}{check.stderr}")
-        log = open(self.log, "ab")
-        self.proc = subprocess.Popen([HAPROXY, "-db", "-f", self.cfg], stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen([HAPROXY, "-db", "-f", self.cfg], stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
         for _ in range(100):
             if port_open(self.port):
                 return self

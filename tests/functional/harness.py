@@ -157,10 +157,9 @@ class CongressProcess:
     def start(self, wait: bool = True, timeout: float = 60) -> CongressProcess:
         args = [BIN, "--config-file", self.conf_path, "--node-id", self.node_id]
         args += [f"--{r}" for r in self.roles]
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                     cwd=self.workdir, start_new_session=True)
-        log.close()
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                                         cwd=self.workdir, start_new_session=True)
         if wait:
             self.wait_ready(timeout)
         return self
