@@ -168,13 +168,16 @@ class Relation:
 
     def insert_many(self, items: dict[Row, int] | list[tuple[Row, int]]) -> None:
         """Add rows that are not present, with their values (bulk: one pass per index)."""
-        pairs = items.items() if isinstance(items, dict) else items
-        rows_dict = self.rows
-        new = []
-        append = new.append
-        for row, value in pairs:
-            rows_dict[row] = value
-            append(row)
+        if isinstance(items, dict):
+            self.rows.update(items)
+            new = list(items)
+        else:
+            rows_dict = self.rows
+            new = []
+            append = new.append
+            for row, value in items:
+                rows_dict[row] = value
+                append(row)
         if self.adj:
             self._adj_add(new)
         for cols, idx in self.indexes.items():
