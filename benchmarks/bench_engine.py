@@ -20,7 +20,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks import datagen  # noqa: E402
-from congress.cmd.logging_setup import tune_gc  # noqa: E402
 from congress.policy.runtime import Runtime  # noqa: E402
 
 
@@ -173,7 +172,6 @@ def main() -> None:
     ap.add_argument("--workload", default="all", choices=["all", *WORKLOADS])
     ap.add_argument("--ops", type=int, default=1000, help="one-row operations to time")
     args = ap.parse_args()
-    tune_gc()   # as congress-server does
     names = list(WORKLOADS) if args.workload == "all" else [args.workload]
     for name in names:
         print(f"== {name} (scale {args.scale:g})", flush=True)

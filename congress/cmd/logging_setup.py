@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import sys
@@ -55,7 +54,3 @@ def setup(conf: Any) -> None:
     for name in NOISY:
         logging.getLogger(name).setLevel(logging.DEBUG if conf.debug else logging.WARNING)
 
-
-def tune_gc() -> None:
-    """Collect the young generation less often: the engine allocates many long-lived rows."""
-    gc.set_threshold(50_000, 20, 50)

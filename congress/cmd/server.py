@@ -132,7 +132,6 @@ class ServerNode:
 def main(argv: list[str] | None = None) -> int:
     conf = parse_args(sys.argv[1:] if argv is None else argv)
     logging_setup.setup(conf)
-    logging_setup.tune_gc()
     server = ServerNode(conf)
 
     def on_signal(signum: int, _frame: Any) -> None:

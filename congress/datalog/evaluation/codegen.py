@@ -118,8 +118,11 @@ def order_body(rule: CRule, first: int | None, bound: set[str],
                 lit = rule.body[i]
                 if lit.kind != POS:
                     continue
-                nbound = sum(1 for a in lit.args if not a.is_variable or a.name in bound)
-                cost = (size(lit.rel) + 1) / (20.0 ** nbound)
+                # a column bound to a join variable is usually selective (ids); a constant
+                # often is not (``status="ACTIVE"``): weigh them differently
+                joined = sum(1 for a in lit.args if a.is_variable and a.name in bound)
+                consts = sum(1 for a in lit.args if not a.is_variable)
+                cost = (size(lit.rel) + 1) / (100.0 ** joined * 4.0 ** consts)
                 if best is None or cost < best[0]:
                     best = (cost, i)
             if best is None:
@@ -245,10 +248,7 @@ def generate(rule: CRule, *, delta: int | None, head_bound: bool, mode: str,
         # positive literal
         bpos = tuple(i for i, a in enumerate(lit.args)
                      if not a.is_variable or a.name in names)
-        if step == 0 and delta is None and not head_bound:
-            # the outermost scan of a from-scratch plan runs once: filter rows instead of
-            # creating (and then forever maintaining) an index just for it
-            bpos = ()
+
         if len(bpos) == len(lit.args):
             pre.append(f"R{pos} = V[{pos}].rows")
             tup = _tuple_expr([term_expr(a) for a in lit.args]) if lit.args else "()"

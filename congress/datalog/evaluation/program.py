@@ -43,7 +43,7 @@ from congress.datalog.evaluation.codegen import (
     generate,
     generate_chain,
 )
-from congress.datalog.evaluation.relation import OverlayView, Relation
+from congress.datalog.evaluation.relation import OverlayView, Relation, key_function
 
 Key = Any
 Row = tuple
@@ -73,6 +73,7 @@ class Program:
         self._scc_ids = itertools.count(1)
         self.watched: set[Key] = set()
         self.stats = defaultdict(int)
+        self._dispatch: dict[Key, Any] = {}
 
     # ================================================================== relations
     def relation(self, key: Key) -> Relation:
@@ -215,6 +216,38 @@ class Program:
                         continue
                     stack.append((h, lvl + 1))
 
+    # ================================================================== alpha dispatch
+    def dispatch(self, key: Key, ins: list[Row], dels: list[Row]
+                 ) -> Iterable[tuple[CRule, int, list[Row], list[Row]]]:
+        """The rules reading ``key`` with the changed rows each of them can match.
+
+        Literals with constants (``servers(id=s, status="ACTIVE")``, negated or not) are grouped by
+        their constant positions and looked up by the changed row's values there (an alpha
+        network), so a change reaches only the rules whose constants it matches: with
+        thousands of library rules over one table a one-row change costs what the few matching
+        rules cost, not a call per rule.
+        """
+        table = self._dispatch.get(key)
+        if table is None:
+            table = self._dispatch[key] = _build_dispatch(self.consumers.get(key, ()))
+        plain, groups = table
+        for rule, pos in plain:
+            yield rule, pos, ins, dels
+        for fn, mapping in groups:
+            matched: dict[tuple[CRule, int], tuple[list[Row], list[Row]]] = {}
+            for rows, which in ((ins, 0), (dels, 1)):
+                for row in rows:
+                    users = mapping.get(fn(row))
+                    if users is None:
+                        continue
+                    for user in users:
+                        entry = matched.get(user)
+                        if entry is None:
+                            entry = matched[user] = ([], [])
+                        entry[which].append(row)
+            for (rule, pos), (m_ins, m_dels) in matched.items():
+                yield rule, pos, m_ins, m_dels
+
     # ================================================================== plans
     def _plan(self, rule: CRule, delta: int | None, head_bound: bool, mode: str,
               rec: frozenset[int] = frozenset()) -> Callable:
@@ -262,6 +295,7 @@ class Program:
             if lit.kind in (POS, NEG):
                 self.relation(lit.rel)
                 self.consumers[lit.rel].append((rule, i))
+                self._dispatch.pop(lit.rel, None)
         if cyclic or head in self.scc_of:
             self._recompute_structure()
         else:
@@ -312,6 +346,7 @@ class Program:
         for i, lit in enumerate(rule.body):
             if lit.kind in (POS, NEG):
                 self.consumers[lit.rel].remove((rule, i))
+                self._dispatch.pop(lit.rel, None)
         changes = run.run()
         if recursive:
             self._recompute_structure()
@@ -533,13 +568,13 @@ class _Run:
         the same recursive component processed after ``key``).
         """
         p = self.p
-        for rule, pos in list(p.consumers.get(key, ())):
+        for rule, pos, r_ins, r_dels in p.dispatch(key, ins, dels):
             head = rule.head_rel
             sid = p.scc_of.get(head)
             if sid is not None:
                 if p.scc_of.get(key) == sid:
                     continue  # inside the component: handled by its own pass
-                self.scc_work(sid).lower.append((rule, pos, ins, dels))
+                self.scc_work(sid).lower.append((rule, pos, r_ins, r_dels))
                 continue
             lit = rule.body[pos]
             override: dict[int, Any] = {}
@@ -554,12 +589,12 @@ class _Run:
             counts: dict[Row, int] = {}
             if lit.kind == POS:
                 fn = p._plan(rule, pos, False, COUNT)
-                if ins:
-                    fn(views, ins, 1, counts)
-                if dels:
-                    fn(views, dels, -1, counts)
+                if r_ins:
+                    fn(views, r_ins, 1, counts)
+                if r_dels:
+                    fn(views, r_dels, -1, counts)
             else:
-                became_true, became_false = self._negation_transitions(lit, key, ins, dels)
+                became_true, became_false = self._negation_transitions(lit, key, r_ins, r_dels)
                 fn = p._plan(rule, pos, False, COUNT)
                 if became_true:
                     fn(views, became_true, 1, counts)
@@ -865,6 +900,22 @@ class _BackwardForward:
                     f = (head, h)
                     if f in checked and h not in proved_head:
                         work.append(f)
+
+
+def _build_dispatch(consumers: Iterable[tuple[CRule, int]]) -> tuple[list, list]:
+    plain: list[tuple[CRule, int]] = []
+    by_positions: dict[tuple[int, ...], dict[Any, list[tuple[CRule, int]]]] = {}
+    for rule, pos in consumers:
+        lit = rule.body[pos]
+        consts = tuple(i for i, a in enumerate(lit.args) if not a.is_variable)
+        if lit.kind not in (POS, NEG) or not consts:
+            plain.append((rule, pos))
+            continue
+        values = tuple(lit.args[i].value for i in consts)
+        k = values[0] if len(values) == 1 else values
+        by_positions.setdefault(consts, {}).setdefault(k, []).append((rule, pos))
+    groups = [(key_function(positions), mapping) for positions, mapping in by_positions.items()]
+    return plain, groups
 
 
 def _first(pair: tuple) -> Any:
