@@ -24,6 +24,7 @@ comment needs no newline.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from congress.datalog.ast import (
@@ -43,6 +44,8 @@ from congress.exceptions import CompileError, LexError, ParseError
 # token kinds
 ID, INT, FLT, STR, PUNCT, EOF = "ID", "INT", "FLOAT", "STRING", "PUNCT", "EOF"
 
+_WS = re.compile(r"[ \t\r\f\v]+")
+_ID = re.compile(r"[A-Za-z_.][A-Za-z0-9_.]*")
 _ID_START = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_.")
 _ID_CHARS = _ID_START | set("0123456789")
 _DIGITS = set("0123456789")
@@ -86,7 +89,7 @@ def tokenize(text: str) -> list[Token]:
             i += 1
             continue
         if c in " \t\r\f\v":
-            i += 1
+            i = _WS.match(text, i).end()
             continue
         if c == "#" or text.startswith("//", i):
             j = text.find("\n", i)
@@ -105,9 +108,10 @@ def tokenize(text: str) -> list[Token]:
             continue
         # strings, possibly prefixed
         prefix_end = i
-        while prefix_end < n and prefix_end - i < 2 and text[prefix_end] in "rRuUbB":
-            prefix_end += 1
-        if prefix_end < n and text[prefix_end] in "'\"" and \
+        if c in "rRuUbB":
+            while prefix_end < n and prefix_end - i < 2 and text[prefix_end] in "rRuUbB":
+                prefix_end += 1
+        if (c in "'\"" or prefix_end > i) and prefix_end < n and text[prefix_end] in "'\"" and \
                 text[i:prefix_end].lower() in _STRING_PREFIXES | {""}:
             value, end, lines, last_nl = _lex_string(text, i, prefix_end, line, col)
             tokens.append(Token(STR, text[i:end], value, line, col))
@@ -121,9 +125,7 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(tok)
             continue
         if c in _ID_START:
-            j = i + 1
-            while j < n and text[j] in _ID_CHARS:
-                j += 1
+            j = _ID.match(text, i).end()
             word = text[i:j]
             if word == ".":
                 tokens.append(Token(PUNCT, ".", ".", line, col))

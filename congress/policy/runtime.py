@@ -271,6 +271,11 @@ class Runtime:
         as the original text). Raises a PolicyError subclass naming the problem; on error nothing
         changed.
         """
+        with self.program.paused_gc():
+            return self._insert(policy, statements, ids, names, comments)
+
+    def _insert(self, policy: str, statements: Any, ids: Any, names: Any, comments: Any
+                ) -> Update:
         pol = self.get_policy(policy)
         items = self._parse_items(statements)
         if not items:

@@ -22,6 +22,7 @@ Nothing here knows about policies, kinds, parsing or I/O.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import heapq
 import itertools
@@ -74,6 +75,26 @@ class Program:
         self.watched: set[Key] = set()
         self.stats = defaultdict(int)
         self._dispatch: dict[Key, Any] = {}
+        self._gc_depth = 0
+
+    # ================================================================== batches
+    @contextlib.contextmanager
+    def paused_gc(self) -> Any:
+        """Pause the cyclic garbage collector for a batch of changes (nestable).
+
+        Loading thousands of rules or rows allocates millions of small objects; collections
+        in the middle would rescan the whole (acyclic) heap again and again.
+        """
+        self._gc_depth += 1
+        was = gc.isenabled() if self._gc_depth == 1 else False
+        if was:
+            gc.disable()
+        try:
+            yield
+        finally:
+            self._gc_depth -= 1
+            if was:
+                gc.enable()
 
     # ================================================================== relations
     def relation(self, key: Key) -> Relation:
@@ -303,14 +324,9 @@ class Program:
                        if lit.kind in (POS, NEG)] or [1])
             self._raise_levels(head, lvl)
         run = _Run(self)
-        paused = gc.isenabled()
-        gc.disable()
-        try:
+        with self.paused_gc():
             self._seed_new_rule(rule, run)
-        finally:
-            if paused:
-                gc.enable()
-        return run.run()
+            return run.run()
 
     def _seed_new_rule(self, rule: CRule, run: _Run) -> None:
         head = rule.head_rel
@@ -471,13 +487,10 @@ class _Run:
         """
         pending = sum(len(v) for v in self.counts.values()) + \
             sum(len(a) + len(d) for a, d in self.base.values())
-        if (pending < 2000 and not self.p.scc_members) or not gc.isenabled():
+        if pending < 2000 and not self.p.scc_members:
             return self._run()
-        gc.disable()
-        try:
+        with self.p.paused_gc():
             return self._run()
-        finally:
-            gc.enable()
 
     def _run(self) -> Changes:
         while self.heap:
