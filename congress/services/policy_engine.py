@@ -312,10 +312,10 @@ class PolicyEngineService(Service):
                     with self.db.transaction() as conn:
                         # changes other engines committed first (their revisions are lower);
                         # the row lock keeps anyone else from committing until we are done
-                        db_policies.lock_revision(conn)
-                        changes = db_policies.changes_since(conn, self.policy_revision)
-                        if changes:
-                            self._apply_changes(conn, changes)
+                        if db_policies.lock_revision(conn) != self.policy_revision:
+                            changes = db_policies.changes_since(conn, self.policy_revision)
+                            if changes:
+                                self._apply_changes(conn, changes)
                         result, undo = apply(conn)
                         revision = db_policies.current_revision(conn)
                 except (db_api.DBDeadlock, db_api.DBConnectionError):
