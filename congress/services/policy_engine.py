@@ -74,6 +74,8 @@ class PolicyEngineService(Service):
         self.datasources: dict[str, dict[str, Any]] = {}   # name -> {"id", "driver"}
         self.subscribed: set[tuple[str, str]] = set()
         self._rows_cache: dict[tuple[str, str], tuple[int, list[Any]]] = {}
+        self._queue: list[_PendingChange] = []
+        self._queue_lock = threading.Lock()
         self.started = False
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -300,39 +302,88 @@ class PolicyEngineService(Service):
         """Run ``apply(conn)`` in a DB transaction, under the engine lock, with catch-up.
 
         ``apply`` writes rows (taking revisions) and applies the same change to the Runtime,
-        returning ``(result, undo)``. A failure rolls back the transaction; a failed commit runs
-        ``undo``. Deadlocks are retried.
+        returning ``(result, undo)``. A failure rolls its part back and leaves the Runtime as it
+        was; a failed commit runs ``undo``. Deadlocks are retried.
+
+        Group commit: changes requested while another one is being written queue up, and the
+        thread that gets the engine lock next writes all queued changes in one transaction
+        (each in its own savepoint, so one rejected change does not affect the others). Under
+        concurrent writers this replaces one commit per change by one per batch.
         """
+        item = _PendingChange(apply)
+        with self._queue_lock:
+            self._queue.append(item)
         attempts = 0
         while True:
-            attempts += 1
             with self.lock:
-                undo = None
-                try:
-                    with self.db.transaction() as conn:
-                        # changes other engines committed first (their revisions are lower);
-                        # the row lock keeps anyone else from committing until we are done
-                        if db_policies.lock_revision(conn) != self.policy_revision:
-                            changes = db_policies.changes_since(conn, self.policy_revision)
-                            if changes:
-                                self._apply_changes(conn, changes)
-                        result, undo = apply(conn)
-                        revision = db_policies.current_revision(conn)
-                except (db_api.DBDeadlock, db_api.DBConnectionError):
-                    if undo is not None:
-                        undo()
-                    if attempts > 5:
-                        raise
-                    time.sleep(0.05 * attempts)
-                    continue
-                except Exception:
-                    if undo is not None:
-                        undo()
-                    raise
-                self.policy_revision = max(self.policy_revision, revision)
-                self._update_subscriptions()
-            self._broadcast_change(revision)
-            return result
+                if not item.done:
+                    with self._queue_lock:
+                        batch, self._queue = self._queue, []
+                    if batch:
+                        retry = self._write_batch(batch)
+                        if retry:
+                            attempts += 1
+                            if attempts > 5:
+                                for it in retry:
+                                    it.finish(error=retry[it])
+                            else:
+                                with self._queue_lock:
+                                    self._queue[:0] = list(retry)
+                                time.sleep(0.05 * attempts)
+                                continue
+            if item.done:
+                break
+        if item.error is not None:
+            raise item.error
+        if item.revision is not None:
+            self._broadcast_change(item.revision)
+        return item.result
+
+    def _write_batch(self, batch: list[_PendingChange]) -> dict[_PendingChange, Exception]:
+        """Write queued changes in one transaction; returns those to retry (deadlocks)."""
+        undos: list[Any] = []
+        applied: list[tuple[_PendingChange, Any]] = []
+        try:
+            with self.db.transaction() as conn:
+                # changes other engines committed first (their revisions are lower); the row
+                # lock keeps anyone else from committing until we are done
+                if db_policies.lock_revision(conn) != self.policy_revision:
+                    changes = db_policies.changes_since(conn, self.policy_revision)
+                    if changes:
+                        self._apply_changes(conn, changes)
+                for item in batch:
+                    if len(batch) == 1:
+                        result, undo = item.apply(conn)
+                    else:
+                        savepoint = conn.begin_nested()
+                        try:
+                            result, undo = item.apply(conn)
+                        except (db_api.DBDeadlock, db_api.DBConnectionError):
+                            raise
+                        except Exception as e:
+                            savepoint.rollback()
+                            item.finish(error=e)
+                            continue
+                        savepoint.commit()
+                    undos.append(undo)
+                    applied.append((item, result))
+                revision = db_policies.current_revision(conn)
+        except (db_api.DBDeadlock, db_api.DBConnectionError) as e:
+            for undo in reversed(undos):
+                undo()
+            return {item: e for item in batch if not item.done}
+        except Exception as e:
+            for undo in reversed(undos):
+                undo()
+            for item in batch:
+                if not item.done:
+                    item.finish(error=e)
+            return {}
+        self.policy_revision = max(self.policy_revision, revision)
+        self._update_subscriptions()
+        for item, result in applied:
+            item.finish(result=result, revision=revision)
+        return {}
 
     def _broadcast_change(self, revision: int) -> None:
         try:
@@ -736,6 +787,24 @@ class PolicyEngineService(Service):
                                requested_by=self.node_id, trigger=None)
         except Exception as e:
             LOG.warning("could not request execute %s:%s: %s", service, action, e)
+
+
+class _PendingChange:
+    """One change waiting for (or written by) a group commit."""
+
+    __slots__ = ("apply", "done", "result", "error", "revision")
+
+    def __init__(self, apply: Any) -> None:
+        self.apply = apply
+        self.done = False
+        self.result: Any = None
+        self.error: Exception | None = None
+        self.revision: int | None = None
+
+    def finish(self, result: Any = None, error: Exception | None = None,
+               revision: int | None = None) -> None:
+        self.result, self.error, self.revision = result, error, revision
+        self.done = True
 
 
 class _NoPolicy:
