@@ -4,6 +4,8 @@
 #   bash scripts/dev.sh server [congress-server options]   all-in-one server on 127.0.0.1:1789
 #   bash scripts/dev.sh test [pytest options]              the whole test suite
 #   bash scripts/dev.sh setup                              only install what is needed
+#   bash scripts/dev.sh test-debian [pytest options]       unit + server tests on Debian 12's
+#                                                          python3-* packages (.venv-debian)
 #
 # Works on a fresh Debian 12 machine as root (or with sudo): installs the Debian packages it
 # needs, creates .venv with Congress and its dependencies, and for tests makes sure MariaDB and
@@ -80,6 +82,27 @@ setup_services() {
     fi
 }
 
+DEBIAN_PACKAGES="python3-venv python3-oslo.messaging python3-oslo.config python3-oslo.policy
+    python3-oslo.middleware python3-keystonemiddleware python3-falcon python3-waitress
+    python3-sqlalchemy python3-alembic python3-pymysql python3-cryptography python3-jsonschema
+    python3-openstacksdk python3-keystoneauth1 python3-requests python3-yaml python3-dateutil
+    python3-hypothesis python3-pytest"
+
+setup_debian_venv() {
+    # shellcheck disable=SC2086
+    apt_install $DEBIAN_PACKAGES
+    local venv="$ROOT/.venv-debian"
+    if [ ! -x "$venv/bin/python" ]; then
+        log "creating $venv on /usr/bin/python3 with Debian's packages"
+        /usr/bin/python3 -m venv --system-site-packages "$venv"
+    fi
+    if [ ! -f "$venv/.congress-installed" ] || [ setup.py -nt "$venv/.congress-installed" ]; then
+        "$venv/bin/pip" install -q --disable-pip-version-check --no-deps -e .
+        "$venv/bin/pip" install -q --disable-pip-version-check ruff
+        touch "$venv/.congress-installed"
+    fi
+}
+
 cmd=${1:-help}
 shift || true
 case "$cmd" in
@@ -95,8 +118,14 @@ case "$cmd" in
         setup_services
         exec "$VENV/bin/python" -m pytest -q "$@"
         ;;
+    test-debian)
+        setup_debian_venv
+        setup_services
+        exec "$ROOT/.venv-debian/bin/python" -m pytest -q tests/unit \
+            tests/functional/test_server_policies.py tests/functional/test_ha_policy.py "$@"
+        ;;
     *)
-        sed -n '2,10p' "$0"
+        sed -n '2,12p' "$0"
         exit 2
         ;;
 esac

@@ -131,6 +131,10 @@ class OpenStackDriver(PollingDriver):
                                   "headers": {"Accept": "application/json"}}
         if mv:
             kwargs["microversion"] = mv
+        if self.config.get("api_timeout"):
+            # per request too: older openstacksdk releases (Debian 12's 0.101) ignore the
+            # connection's api_timeout for raw proxy calls
+            kwargs["timeout"] = float(self.config["api_timeout"])
         response = p.get(path, **kwargs)
         if response.status_code >= 400:
             raise exceptions.DatasourceError(

@@ -11,9 +11,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__)
 
 def test_sample_lists_every_congress_option(tmp_path):
     out = tmp_path / "congress.conf"
-    gen = os.path.join(os.path.dirname(sys.executable), "oslo-config-generator")
-    subprocess.run([gen, "--namespace", "congress", "--output-file", str(out)], check=True,
-                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "oslo_config.generator", "--namespace", "congress",
+                    "--output-file", str(out)], check=True, capture_output=True)
     generated = [line for line in out.read_text().splitlines()
                  if line.startswith("#") and " = " in line or line.startswith("[")]
     with open(os.path.join(ROOT, "etc", "congress.conf.sample")) as f:
