@@ -186,3 +186,11 @@ class Cluster:
         for p in self.pes + self.dsds:
             out.append(f"===== {p.node_id}\n{p.log_tail(3000)}")
         return "\n".join(out)
+
+
+def table_rows(node: Any, policy: str, table: str) -> list[tuple] | None:
+    """Sorted rows of a policy table on one node (None when the node answers an error)."""
+    r = node.get(f"/v1/policies/{policy}/tables/{table}/rows")
+    if r.status != 200:
+        return None
+    return sorted(tuple(x["data"]) for x in r.json["results"])

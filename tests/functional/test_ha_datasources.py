@@ -12,6 +12,7 @@ import pytest
 from congress.db import actions as db_actions
 from congress.db.api import Database
 from tests.functional.ha import Cluster
+from tests.functional.ha import table_rows as rows
 from tests.functional.harness import wait_for
 
 pytestmark = pytest.mark.functional
@@ -25,13 +26,6 @@ def cluster(tmp_path):
     c = Cluster(str(tmp_path), pes=3, dsd=True).start()
     yield c
     c.stop()
-
-
-def rows(node, policy, table):
-    r = node.get(f"/v1/policies/{policy}/tables/{table}/rows")
-    if r.status != 200:
-        return None
-    return sorted(tuple(x["data"]) for x in r.json["results"])
 
 
 def executions(db_url: str, datasource: str) -> Counter:

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tests.functional.ha import Cluster, StickyClient
+from tests.functional.ha import table_rows as rows
 from tests.functional.harness import RABBIT_URL, CongressProcess, http, wait_for
 
 pytestmark = pytest.mark.functional
@@ -20,13 +21,6 @@ def cluster(tmp_path):
     c = Cluster(str(tmp_path), pes=3, dsd=False).start()
     yield c
     c.stop()
-
-
-def rows(node, policy, table):
-    r = node.get(f"/v1/policies/{policy}/tables/{table}/rows")
-    if r.status != 200:
-        return None
-    return sorted(tuple(x["data"]) for x in r.json["results"])
 
 
 def test_policy_changes_reach_every_engine(cluster):

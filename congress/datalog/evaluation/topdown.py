@@ -183,26 +183,17 @@ class Solver:
                 self._trace(policy, depth, "Fail", str(shown))
             return
         rules = self.rules(shown) if self.rules is not None else None
-        if rules is None:
-            for row in self.rows(shown):
-                nb = unify_row(lit.args, row, binding)
-                if nb is None:
-                    continue
-                if produced:
-                    self._trace(policy, depth, "Redo", str(shown))
-                self._trace(policy, depth, "Exit", str(plug(lit, nb)))
-                produced = True
-                yield nb
-        else:
-            for row in self.rows(shown):  # explicit facts of a table that also has rules
-                nb = unify_row(lit.args, row, binding)
-                if nb is None:
-                    continue
-                if produced:
-                    self._trace(policy, depth, "Redo", str(shown))
-                self._trace(policy, depth, "Exit", str(plug(lit, nb)))
-                produced = True
-                yield nb
+        # rows: the table's contents, or its explicit facts when its rules are walked below
+        for row in self.rows(shown):
+            nb = unify_row(lit.args, row, binding)
+            if nb is None:
+                continue
+            if produced:
+                self._trace(policy, depth, "Redo", str(shown))
+            self._trace(policy, depth, "Exit", str(plug(lit, nb)))
+            produced = True
+            yield nb
+        if rules is not None:
             for rule, rule_policy in rules:
                 rule = self._rename(rule)
                 head = rule.head
