@@ -407,9 +407,11 @@ class PolicyEngineService(Service):
             raise exceptions.UnknownPolicyKind(
                 "Policies of kind datasource cannot be created directly; create a datasource "
                 "(POST /v1/data-sources) instead")
-        if name in self.rt.policies:
+        existing = self.rt.policies.get(name)
+        if existing is not None and existing.kind != kinds.DATASOURCE:
             raise exceptions.PolicyExists(f"Policy with name {name} already exists")
-        if db_datasources.find_datasource(conn, name, decrypt=False) is not None:
+        if existing is not None or \
+                db_datasources.find_datasource(conn, name, decrypt=False) is not None:
             raise exceptions.PolicyExists(f"Policy name {name} is already used by a datasource")
         dbp = db_policies.create_policy(conn, name, abbreviation=abbreviation,
                                         description=description or "", kind=kind)

@@ -130,7 +130,11 @@ class Cluster:
         self.own_db = db is None
         self.db = db or MariaDBDatabase("congress_ha")
         self.bus_id = bus_id or f"ha-{uuid.uuid4().hex[:8]}"
-        self.extra = extra or {}
+        # every datasource node must decrypt the secrets the others stored: one key for all
+        # (operators distribute /etc/congress/keys/aes_key the same way)
+        self.extra = {"DEFAULT": {"encryption_key_path": os.path.join(workdir, "keys")}}
+        for section, values in (extra or {}).items():
+            self.extra.setdefault(section, {}).update(values)
         self.pes = [self._node(f"pe-{i + 1}", ("api", "policy-engine")) for i in range(pes)]
         self.dsds: list[CongressProcess] = [self._node("dsd", ("datasources",))] if dsd else []
         self.haproxy = HAProxy(workdir, [(p.node_id, p.port) for p in self.pes]) \

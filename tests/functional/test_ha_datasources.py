@@ -72,9 +72,16 @@ def test_pushed_rows_reach_every_engine(cluster):
 
 def test_datasource_node_takeover(cluster):
     setup_push_policy(cluster)
+    r = cluster.lb("POST", "/v1/data-sources", {"name": "fixer", "driver": "fake_datasource",
+                                                "config": FAKE_CONFIG})
+    assert r.status == 201, r
+    assert cluster.lb("POST", "/v1/policies/classification/rules",
+                      {"rule": "execute[fixer:fake_act(x)] :- down(x)"}).status == 201
     push(cluster, [["a", "down"], ["b", "down"]])
     for pe in cluster.pes:
         wait_for(lambda pe=pe: rows(pe, "classification", "down") == [("a",), ("b",)])
+    wait_for(lambda: executions(cluster.db.url, "fixer") == Counter({("a",): 1, ("b",): 1}),
+             timeout=10, message="actions for a and b")
     old = cluster.dsds[0]
     old.kill()
     # while no datasource node runs, engines keep answering with the data they have
@@ -90,6 +97,11 @@ def test_datasource_node_takeover(cluster):
     for pe in cluster.pes:
         wait_for(lambda pe=pe: rows(pe, "classification", "down") == [("a",), ("c",)],
                  timeout=10, message=f"new data on {pe.node_id}")
+    # actions resume on the new node: c runs once; a (still true) and b are not repeated
+    wait_for(lambda: executions(cluster.db.url, "fixer")[("c",)] >= 1, timeout=15,
+             message="action for c after the takeover")
+    time.sleep(1.5)
+    assert executions(cluster.db.url, "fixer") == Counter({("a",): 1, ("b",): 1, ("c",): 1})
 
 
 def test_actions_once_and_leader_failover(cluster):
