@@ -108,6 +108,15 @@ def send_collection(resp: falcon.Response, result: Any) -> None:
     send_json(resp, result, pretty=True)
 
 
+def requester(req: falcon.Request, backend: Any) -> str:
+    """Who asked, for the action log: the authenticated user, else this API node."""
+    user = getattr(req.context, "user_id", None)
+    if user:
+        project = getattr(req.context, "project_id", None)
+        return f"user:{user}" + (f"@{project}" if project else "")
+    return f"node:{backend.node_info().get('node_id')}"
+
+
 def request_path(req: falcon.Request) -> str:
     return quote(req.root_path + req.path, safe="/:@!$&'()*+,;=~")
 

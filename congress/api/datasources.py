@@ -34,6 +34,7 @@ from congress.api import validation
 from congress.api.base import (
     DS_MANAGER,
     Resource,
+    requester,
     send_collection,
     send_created,
     send_empty,
@@ -127,7 +128,7 @@ class Datasource(Resource):
         validation.reject_unknown(body, _EXECUTE_FIELDS)
         service = self.datasource_name(ds_id)
         self.call(service, "request_execute", action=action, args=args,
-                  requested_by=self.backend.node_info().get("node_id"))
+                  requested_by=requester(req, self.backend))
         return {}
 
 

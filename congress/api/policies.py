@@ -28,6 +28,7 @@ from congress.api.base import (
     ENGINE,
     Resource,
     omit_none,
+    requester,
     send_collection,
     send_created,
     send_item,
@@ -121,7 +122,8 @@ class Policy(Resource):
         validation.reject_unknown(body, _EXECUTE_FIELDS)
         service, action = (part.strip() for part in name.split(":"))
         try:
-            self.call(ENGINE, "execute_action", service=service, action=action, args=args)
+            self.call(ENGINE, "execute_action", service=service, action=action, args=args,
+                      requested_by=requester(req, self.backend))
         except PolicyError as e:       # the original reported engine errors as 1016
             raise ActionError(e.message, data=e.data) from e
         return {}

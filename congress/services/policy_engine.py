@@ -768,7 +768,8 @@ class PolicyEngineService(Service):
                      "row": list(a.args)} for a in self.rt.action_rows()
                     if service is None or a.service == service]
 
-    def execute_action(self, service: Any, action: Any, args: Any = None) -> dict[str, Any]:
+    def execute_action(self, service: Any, action: Any, args: Any = None,
+                       requested_by: str | None = None) -> dict[str, Any]:
         if not isinstance(service, str) or not isinstance(action, str) or not action:
             raise exceptions.BadRequest("Incorrect action syntax. Requires: <service>:<action>",
                                         code="service_action_syntax")
@@ -780,13 +781,15 @@ class PolicyEngineService(Service):
             bool(self.node_ref.nodes_for(service))
         if not hosted:
             raise exceptions.ActionError(f"Service {service} not found")
-        self._actions.submit(self._send_execute, service, action, args or {})
+        self._actions.submit(self._send_execute, service, action, args or {},
+                             requested_by or self.node_id)
         return {}
 
-    def _send_execute(self, service: str, action: str, args: dict[str, Any]) -> None:
+    def _send_execute(self, service: str, action: str, args: dict[str, Any],
+                      requested_by: str) -> None:
         try:
             self.node_ref.cast(service, "request_execute", action=action, args=args,
-                               requested_by=self.node_id, trigger=None)
+                               requested_by=requested_by, trigger=None)
         except Exception as e:
             LOG.warning("could not request execute %s:%s: %s", service, action, e)
 

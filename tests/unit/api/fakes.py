@@ -160,8 +160,8 @@ class FakeEngine:
             out["trace"] = "RESULT"
         return out
 
-    def execute_action(self, service: str, action: str, args: dict[str, Any]
-                       ) -> dict[str, Any]:
+    def execute_action(self, service: str, action: str, args: dict[str, Any],
+                       requested_by: str | None = None) -> dict[str, Any]:
         if service not in self.known_services:
             raise exc.ActionError(f"Service {service} not found")
         return {}

@@ -192,3 +192,13 @@ def test_make_enforcer_without_parsed_config() -> None:
     assert enforcer.enforce("get_v1", {}, {"roles": ["admin"]}, do_raise=False)
     assert not enforcer.enforce("get_v1", {}, {"roles": ["member"]}, do_raise=False)
     assert enforcer.enforce("regular_user", {}, {"roles": []}, do_raise=False)
+
+
+def test_executions_record_the_authenticated_user(trusted, backend) -> None:
+    client = trusted()
+    body = json.dumps({"name": "nova:reboot", "args": {"positional": ["s1"]}})
+    result = client.simulate_post("/v1/policies/action", params={"action": "execute"},
+                                  headers={**ADMIN, "Content-Type": "application/json"},
+                                  body=body)
+    assert result.status_code == 200, result.text
+    assert backend.last_call("execute_action")[1]["requested_by"] == "user:u-admin@proj"

@@ -114,10 +114,10 @@ def test_execute_on_datasource(client, backend, nova) -> None:
     assert result.status_code == 200
     assert result.json == {}
     assert backend.ds_manager.services["nova"].executed == [
-        {"action": "reboot", "args": args, "requested_by": "node-1", "trigger": None}]
+        {"action": "reboot", "args": args, "requested_by": "node:node-1", "trigger": None}]
     post_json(client, "/v1/data-sources/nova", {"name": "stop"}, query_string="action=execute")
     assert backend.last_call("request_execute") == ("nova", {
-        "action": "stop", "args": {}, "requested_by": "node-1"})
+        "action": "stop", "args": {}, "requested_by": "node:node-1"})
 
 
 @pytest.mark.parametrize("body, code", [

@@ -277,7 +277,7 @@ def test_execute(client, backend) -> None:
     assert result.status_code == 200
     assert result.json == {}
     assert backend.last_call("execute_action") == ("__engine", {
-        "service": "nova", "action": "reboot", "args": args})
+        "service": "nova", "action": "reboot", "args": args, "requested_by": "node:node-1"})
     assert execute(client, {"name": "nova:stop"}).status_code == 200
     assert backend.last_call("execute_action")[1]["args"] == {}
 
