@@ -18,6 +18,7 @@ import falcon
 from congress.api import parsing
 from congress.api.errors import JSON_CONTENT_TYPE, MethodNotSupported, NotFoundError
 from congress.api.jsonfmt import dumps_pretty
+from congress.policy.runtime import FrozenResults
 
 ENGINE = "__engine"
 LIBRARY = "__library"
@@ -62,7 +63,7 @@ def send_item(resp: falcon.Response, item: Any) -> None:
 
 
 class _BodyCache:
-    """Encoded bodies of results lists the policy engine hands out unchanged.
+    """Encoded bodies of results lists the policy engine hands out unchanged (FrozenResults).
 
     The engine returns the very same list object for a table until anything changes (in
     process, without serialization), so its pretty-printed encoding can be reused: reading an
@@ -100,7 +101,7 @@ def send_collection(resp: falcon.Response, result: Any) -> None:
     if not isinstance(result, dict) or result.get("results") is None:
         raise NotFoundError()
     results = result["results"]
-    if len(result) == 1 and isinstance(results, list) and len(results) > 50:
+    if len(result) == 1 and isinstance(results, FrozenResults):
         resp.status = falcon.code_to_http_status(200)
         resp.content_type = JSON_CONTENT_TYPE
         resp.data = _BODIES.body(results)

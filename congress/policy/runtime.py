@@ -130,6 +130,12 @@ class Update:
         return self
 
 
+class FrozenResults(list):
+    """A results list its producer never changes again (the API may cache its encoding)."""
+
+    __slots__ = ()
+
+
 def statement_key(stmt: Statement) -> Any:
     """Equality of statements as the original defined it (body order does not matter)."""
     if isinstance(stmt, Rule):

@@ -30,7 +30,7 @@ from congress.db import datasources as db_datasources
 from congress.db import library as db_library
 from congress.db import policies as db_policies
 from congress.policy import kinds
-from congress.policy.runtime import Runtime, Update
+from congress.policy.runtime import FrozenResults, Runtime, Update
 
 LOG = logging.getLogger(__name__)
 
@@ -657,7 +657,7 @@ class PolicyEngineService(Service):
             if cached is not None and cached[0] == self.rt.revision:
                 return {"results": cached[1]}
             rows = self.rt.select(pol.name, table)
-            results = [{"data": list(r)} for r in rows]
+            results = FrozenResults({"data": list(r)} for r in rows)
             if len(self._rows_cache) > 256:
                 self._rows_cache.clear()
             # the same list object is returned while nothing changes: the API layer reuses
