@@ -16,6 +16,9 @@ The :class:`Program` holds every relation (keyed by an opaque hashable, the runt
   proving facts bottom-up with forward saturation; only rows with no proof are deleted), then
   insertions run semi-naively. Rows carry a rank (derivation depth estimate) so the backward search
   tries short proofs first.
+* A component that is exactly a transitive closure (``p :- e`` plus one path-extending rule) is
+  rebuilt from the strongly connected components of ``e`` and checks edge deletions by
+  reachability instead (``closure.py``); insertions take the semi-naive pass like any other.
 
 Nothing here knows about policies, kinds, parsing or I/O.
 """
@@ -30,6 +33,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from congress.datalog.evaluation import closure
 from congress.datalog.evaluation.codegen import (
     BACKWARD,
     COUNT,
@@ -648,10 +652,94 @@ class _Run:
         p = self.p
         work = self.scc.pop(sid)
         members = p.scc_members[sid]
-        member_set = set(members)
         rules = [r for m in members for r in p.producers.get(m, ())]
+        edge = self._closure_edge(members, rules, work)
+        if edge is not None and self._closure_rebuild_needed(members[0], edge, work):
+            ins, dels = self._closure_rebuild(members[0], edge)
+            self._publish_net(members, {members[0]: (ins, dels)} if ins or dels else {})
+            return
+        if edge is not None:
+            deleted = self._closure_deletions(members[0], edge)
+        else:
+            deleted = self._recursive_deletions(sid, members, rules, work)
+        self._insert_seminaive(members, work, deleted)
 
-        # ---- 1. deletion candidates
+    # ------------------------------------------------------------------ transitive closure
+    def _closure_edge(self, members: list[Key], rules: list[CRule], work: _SccWork) -> Key | None:
+        """The edge relation when the component is a plain transitive closure (closure.py)."""
+        if len(members) != 1 or work.fact_adds or work.fact_dels:
+            return None
+        if self.p.relation(members[0]).facts:
+            return None
+        return closure.closure_edge(members[0], rules)
+
+    def _closure_rebuild_needed(self, head: Key, edge: Key, work: _SccWork) -> bool:
+        """Recompute from the edges: rules changed, nothing derived yet, or a big change."""
+        if work.seed_adds or work.seed_dels or not self.p.relation(head).rows:
+            return True
+        ins, dels = self.applied.get(edge, ((), ()))
+        return 4 * (len(ins) + len(dels)) > len(self.p.relation(edge).rows)
+
+    def _closure_rebuild(self, head: Key, edge: Key) -> tuple[list[Row], list[Row]]:
+        p = self.p
+        succ = p.relation(edge).adjacency(0, 1)
+        get = succ.get
+        sets = closure.reach_sets(lambda n: get(n, closure.EMPTY), list(succ))
+        new: dict[Row, int] = {}
+        for x, reach in sets.items():
+            new.update(zip(zip(itertools.repeat(x), reach), itertools.repeat(1)))
+        rel = p.relation(head)
+        old = rel.rows
+        if not old:
+            ins = new
+            dels: list[Row] = []
+        else:
+            dels = [r for r in old if r not in new]
+            ins = {r: 1 for r in new if r not in old}
+        if dels:
+            rel.remove_many(dels)
+        if ins:
+            rel.insert_many(ins)
+        p.stats["closure_rebuilds"] += 1
+        return list(ins), dels
+
+    def _closure_deletions(self, head: Key, edge: Key) -> dict[Key, set[Row]]:
+        """Remove the closure rows that lost every path; insertions come after (semi-naive).
+
+        Works on the edges without this pass's insertions (``mid``) and as they were before it
+        (``old``): a deleted edge whose target is still reachable from its source in ``mid``
+        changes nothing; otherwise the sources that reached the edge lose what ``mid`` no
+        longer reaches from them.
+        """
+        p = self.p
+        e_ins, e_dels = self.applied.get(edge, ((), ()))
+        if not e_dels:
+            return {}
+        erel = p.relation(edge)
+        succ = erel.adjacency(0, 1)
+        mid = closure.patched(succ, remove=e_ins)
+        broken = [(u, v) for u, v in e_dels if not closure.reaches(mid, u, v)]
+        p.stats["closure_checks"] += len(e_dels)
+        if not broken:
+            return {}
+        old = closure.patched(succ, remove=e_ins, add=e_dels)
+        pred_old = closure.patched(erel.adjacency(1, 0), remove=[(v, u) for u, v in e_ins],
+                                   add=[(v, u) for u, v in e_dels])
+        sources = closure.closed_under(pred_old, {u for u, _ in broken})
+        before = closure.reach_sets(old, sources)
+        after = closure.reach_sets(mid, sources)
+        present = p.relation(head).rows
+        gone = [(x, y) for x in sources for y in before[x] - after[x] if (x, y) in present]
+        if not gone:
+            return {}
+        p.relation(head).remove_many(gone)
+        p.stats["closure_deleted"] += len(gone)
+        return {head: set(gone)}
+
+    # ------------------------------------------------------------------ general components
+    def _recursive_deletions(self, sid: int, members: list[Key], rules: list[CRule],
+                             work: _SccWork) -> dict[Key, set[Row]]:
+        p = self.p
         cands: dict[Key, set[Row]] = defaultdict(set)
         for key, rows in work.fact_dels.items():
             rel = p.relation(key)
@@ -674,8 +762,12 @@ class _Run:
             p._plan(rule, pos, False, HEADS)(p._views(rule, override), seeds, 1, out)
             rel = p.relation(rule.head_rel)
             cands[rule.head_rel] |= {r for r in out if r in rel.rows}
-        deleted = _BackwardForward(p, sid, members, rules).delete(cands) if cands else {}
+        return _BackwardForward(p, sid, members, rules).delete(cands) if cands else {}
 
+    def _insert_seminaive(self, members: list[Key], work: _SccWork,
+                          deleted: dict[Key, set[Row]]) -> None:
+        p = self.p
+        member_set = set(members)
         # ---- 2. insertions, semi-naively
         # rows derived in round r get rank base + r (their derivation depth in this pass)
         delta: dict[Key, dict[Row, int]] = defaultdict(dict)
@@ -752,6 +844,10 @@ class _Run:
             dels = [r for r in gone if r not in came_set]
             if ins or dels:
                 net[m] = (ins, dels)
+        self._publish_net(members, net)
+
+    def _publish_net(self, members: list[Key], net: dict[Key, tuple[list[Row], list[Row]]]
+                     ) -> None:
         later = dict(net)
         for m in members:
             if m not in net:
