@@ -79,16 +79,19 @@ def _not_found(name_or_id: str) -> exceptions.PolicyNotFound:
     return exceptions.PolicyNotFound(f"No policy found with name or id {name_or_id}")
 
 
+_POLICY_BY_ID_OR_NAME = sa.select(policies).where(
+    sa.or_(policies.c.id == sa.bindparam("key"), policies.c.name == sa.bindparam("key")))
+_POLICY_BY_ID_OR_NAME_LOCKED = _POLICY_BY_ID_OR_NAME.with_for_update()
+
+
 def _policy_row(conn: Connection, name_or_id: str, *, for_update: bool = False) -> Any:
     """The live policy whose id, or else name, is ``name_or_id``; None if there is none."""
-    for column in (policies.c.id, policies.c.name):
-        stmt = sa.select(policies).where(column == name_or_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        row = conn.execute(stmt).first()
-        if row is not None:
+    stmt = _POLICY_BY_ID_OR_NAME_LOCKED if for_update else _POLICY_BY_ID_OR_NAME
+    rows = conn.execute(stmt, {"key": name_or_id}).all()
+    for row in rows:
+        if row.id == name_or_id:
             return row
-    return None
+    return rows[0] if rows else None
 
 
 # ---------------------------------------------------------------------- policies
@@ -212,11 +215,14 @@ def insert_rule(conn: Connection, policy: str, rule: str, *, comment: str | None
         "deleted": "",
     }
     try:
-        conn.execute(policy_rules.insert().values(**values))
+        conn.execute(_INSERT_RULE, values)
     except sa_exc.IntegrityError as exc:
         raise exceptions.Conflict(f"Rule with id {values['id']} already exists") from exc
     bump_revision(conn, prow.name, "insert_rule", values["id"])
     return _rule_dict(values)
+
+
+_INSERT_RULE = policy_rules.insert()
 
 
 def _resolve_policy_name(conn: Connection, policy: str | None) -> str | None:
@@ -291,27 +297,36 @@ def bump_revision(conn: Connection, policy_name: str, op: str,
     """
     if op not in CHANGE_OPS:
         raise ValueError(f"Unknown change op {op!r}; expected one of {CHANGE_OPS}")
-    result = conn.execute(
-        policy_revision.update().where(policy_revision.c.id == REVISION_ROW_ID)
-        .values(value=policy_revision.c.value + 1))
-    if result.rowcount == 0:
+    revision = None
+    if getattr(conn.dialect, "update_returning", False):     # SQLite >= 3.35, PostgreSQL
+        revision = conn.execute(_BUMP_RETURNING).scalar()
+    elif conn.execute(_BUMP).rowcount:                         # MySQL/MariaDB: no RETURNING
+        revision = conn.execute(_REVISION).scalar()
+    if revision is None:
         # The counter row is missing (migrations create it): start after the last change.
         last = conn.execute(sa.select(sa.func.max(policy_changes.c.revision))).scalar()
         conn.execute(policy_revision.insert().values(id=REVISION_ROW_ID,
                                                      value=int(last or 0) + 1))
-    revision = int(conn.execute(sa.select(policy_revision.c.value)
-                                .where(policy_revision.c.id == REVISION_ROW_ID)).scalar_one())
-    conn.execute(policy_changes.insert().values(
-        revision=revision, policy_name=policy_name, op=op, object_id=object_id,
-        created_at=_util.utcnow()))
+        revision = conn.execute(_REVISION).scalar()
+    revision = int(revision)
+    conn.execute(_INSERT_CHANGE, {"revision": revision, "policy_name": policy_name, "op": op,
+                                  "object_id": object_id, "created_at": _util.utcnow()})
     return revision
+
+
+# statements built once (SQLAlchemy then reuses their cache keys and compiled forms)
+_REVISION = sa.select(policy_revision.c.value).where(policy_revision.c.id == REVISION_ROW_ID)
+_REVISION_LOCKED = _REVISION.with_for_update()
+_BUMP = (policy_revision.update().where(policy_revision.c.id == REVISION_ROW_ID)
+         .values(value=policy_revision.c.value + 1))
+_BUMP_RETURNING = _BUMP.returning(policy_revision.c.value)
+_INSERT_CHANGE = policy_changes.insert()
 
 
 @connection_or_database(readonly=True)
 def current_revision(conn: Connection) -> int:
     """The revision of the latest committed change (0: none yet)."""
-    value = conn.execute(sa.select(policy_revision.c.value)
-                         .where(policy_revision.c.id == REVISION_ROW_ID)).scalar()
+    value = conn.execute(_REVISION).scalar()
     return int(value or 0)
 
 
@@ -346,7 +361,5 @@ def lock_revision(conn: Connection) -> int:
     is then visible (and no other change can commit until this transaction ends), so the engine
     can apply them before its own.
     """
-    value = conn.execute(sa.select(policy_revision.c.value)
-                         .where(policy_revision.c.id == REVISION_ROW_ID)
-                         .with_for_update()).scalar()
+    value = conn.execute(_REVISION_LOCKED).scalar()
     return int(value or 0)

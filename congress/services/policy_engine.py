@@ -307,7 +307,8 @@ class PolicyEngineService(Service):
 
         Group commit: changes requested while another one is being written queue up, and the
         thread that gets the engine lock next writes all queued changes in one transaction
-        (each in its own savepoint, so one rejected change does not affect the others). Under
+        (if one of them is refused, the batch is rolled back and its changes are written one
+        by one, so the refused one gets its error and the others go through). Under
         concurrent writers this replaces one commit per change by one per batch.
         """
         item = _PendingChange(apply)
@@ -352,22 +353,27 @@ class PolicyEngineService(Service):
                     if changes:
                         self._apply_changes(conn, changes)
                 for item in batch:
-                    if len(batch) == 1:
+                    try:
                         result, undo = item.apply(conn)
-                    else:
-                        savepoint = conn.begin_nested()
-                        try:
-                            result, undo = item.apply(conn)
-                        except (db_api.DBDeadlock, db_api.DBConnectionError):
+                    except (db_api.DBDeadlock, db_api.DBConnectionError):
+                        raise
+                    except Exception as e:
+                        if len(batch) == 1:
                             raise
-                        except Exception as e:
-                            savepoint.rollback()
-                            item.finish(error=e)
-                            continue
-                        savepoint.commit()
+                        raise _BatchRejected() from e
                     undos.append(undo)
                     applied.append((item, result))
                 revision = db_policies.current_revision(conn)
+        except _BatchRejected:
+            # one change was refused: none of the batch is committed; write each on its own
+            # so the refused one gets its error and the others go through
+            for undo in reversed(undos):
+                undo()
+            retry: dict[_PendingChange, Exception] = {}
+            for item in batch:
+                if not item.done:
+                    retry.update(self._write_batch([item]))
+            return retry
         except (db_api.DBDeadlock, db_api.DBConnectionError) as e:
             for undo in reversed(undos):
                 undo()
@@ -453,7 +459,7 @@ class PolicyEngineService(Service):
         """
         pol = self.rt.policies.get(policy)
         if pol is None:
-            for p in self.rt.policies.values():
+            for p in list(self.rt.policies.values()):
                 if p.id == policy:
                     pol = p
                     break
@@ -557,18 +563,13 @@ class PolicyEngineService(Service):
             if value is not None and len(value) > 255:
                 raise exceptions.BadRequest(f"rule {field} must be at most 255 characters")
         stmt = parse_one(rule)
-        with self.lock:
-            pol = self._policy(policy)
-            if pol.kind == kinds.DATASOURCE:
-                raise exceptions.RuleNotPermitted(
-                    f"{pol.name} is a datasource policy: its tables are filled by the "
-                    "datasource")
-            pname = pol.name
+        # checked without the engine lock (so concurrent inserts queue for one group commit),
+        # and again under it in apply()
+        pname = self._rule_policy(policy).name
         rid = str(uuid.uuid4())
 
         def apply(conn: Any) -> Any:
-            if pname not in self.rt.policies:
-                raise exceptions.PolicyNotFound(f"No policy found with name or id {policy}")
+            self._rule_policy(pname)
             update = self.rt.insert(pname, [(rule, stmt)], ids=[rid], names=[name],
                                     comments=[comment])
             rec = update.records[0]
@@ -610,12 +611,19 @@ class PolicyEngineService(Service):
                 self._update_subscriptions()
         return change()
 
+    def _rule_policy(self, policy: str) -> Any:
+        """The policy rules are changed in: it must exist and not be a datasource's."""
+        pol = self._policy(policy)
+        if pol.kind == kinds.DATASOURCE:
+            raise exceptions.RuleNotPermitted(
+                f"{pol.name} is a datasource policy: its tables are filled by the datasource")
+        return pol
+
     def delete_rule(self, policy: str, rule_id: str) -> dict[str, Any]:
-        with self.lock:
-            pol = self._policy(policy)
-            pname = pol.name
-            if rule_id not in pol.rules:
-                raise exceptions.RuleNotFound(f"Rule {rule_id} not found in policy {pname}")
+        pol = self._policy(policy)          # lock-free pre-check, as for insert_rule
+        pname = pol.name
+        if rule_id not in pol.rules:
+            raise exceptions.RuleNotFound(f"Rule {rule_id} not found in policy {pname}")
 
         def apply(conn: Any) -> Any:
             dbr = db_policies.delete_rule(conn, rule_id, pname)
@@ -792,6 +800,10 @@ class PolicyEngineService(Service):
                                requested_by=requested_by, trigger=None)
         except Exception as e:
             LOG.warning("could not request execute %s:%s: %s", service, action, e)
+
+
+class _BatchRejected(Exception):
+    """A change of a group commit failed: the batch is rolled back and written one by one."""
 
 
 class _PendingChange:

@@ -313,13 +313,26 @@ def generate(rule: CRule, *, delta: int | None, head_bound: bool, mode: str,
         i: lit.builtin.evaluate for i, lit in enumerate(rule.body)
         if lit.kind in (BUILTIN, NEGBUILTIN)}}
     namespace.update(consts)
-    exec(compile(code, f"<plan {rule.text or rule.id}>", "exec"), namespace)  # noqa: S102
+    exec(_compiled(code), namespace)  # noqa: S102
     fn = namespace["plan"]
     fn.source = code  # for debugging and tests
     return fn
 
 
 # ---------------------------------------------------------------------------- set-at-a-time
+_CODE_CACHE: dict[str, Any] = {}
+
+
+def _compiled(code: str) -> Any:
+    """Compile generated plan source once per distinct text (rules of one shape share it)."""
+    obj = _CODE_CACHE.get(code)
+    if obj is None:
+        if len(_CODE_CACHE) >= 4096:
+            _CODE_CACHE.clear()
+        obj = _CODE_CACHE[code] = compile(code, "<generated plan>", "exec")
+    return obj
+
+
 def chain_shape(rule: CRule) -> tuple[int, int, int, int, int, int] | None:
     """Recognize ``h(u, w) :- A(.., u, y ..), B(.. y, w ..)`` over binary relations.
 
