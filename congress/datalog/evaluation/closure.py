@@ -88,51 +88,47 @@ def _is_step(rule: CRule, head: Any, edge: Any) -> bool:
     return False
 
 
-def reaches(succ: Succ, u: Node, v: Node) -> bool:
-    """Is there a path of one or more edges from ``u`` to ``v``? (breadth first, set-at-a-time)"""
-    frontier = set(succ(u))
+def _levels(succ: Succ, start: Iterable[Node]) -> Iterable[set[Node]]:
+    """Breadth-first frontiers from ``start`` (itself excluded), each a set of new nodes."""
+    frontier = set(start)
     seen = set(frontier)
     while frontier:
-        if v in frontier:
-            return True
         nxt: set[Node] = set()
         for n in frontier:
             nxt.update(succ(n))
         nxt -= seen
         seen |= nxt
         frontier = nxt
-    return False
+        if frontier:
+            yield frontier
+
+
+def reaches(succ: Succ, u: Node, v: Node) -> bool:
+    """Is there a path of one or more edges from ``u`` to ``v``?"""
+    first = set(succ(u))
+    if v in first:
+        return True
+    return any(v in level for level in _levels(succ, first))
 
 
 def closed_under(succ: Succ, start: Iterable[Node]) -> set[Node]:
     """``start`` and every node reachable from it."""
-    seen = set(start)
-    frontier = set(seen)
-    while frontier:
-        nxt: set[Node] = set()
-        for n in frontier:
-            nxt.update(succ(n))
-        nxt -= seen
-        seen |= nxt
-        frontier = nxt
-    return seen
+    out = set(start)
+    for level in _levels(succ, out):
+        out |= level
+    return out
 
 
-def reach_sets(succ: Succ, sources: Iterable[Node]) -> dict[Node, set[Node]]:
-    """Source -> the set of nodes reachable from it by one or more edges.
-
-    Tarjan's algorithm over the part of the graph reachable from ``sources``; a component's set
-    is computed when the component is complete (its successors' components are complete before
-    it), and shared by all its members: treat the sets as read-only.
-    """
+def components(roots: Iterable[Node], succ: Succ) -> list[list[Node]]:
+    """Strongly connected components of the graph reachable from ``roots`` (Tarjan, iterative),
+    in reverse topological order: a component comes after every component it reaches."""
     index: dict[Node, int] = {}
     low: dict[Node, int] = {}
     on_stack: set[Node] = set()
     stack: list[Node] = []
-    comp_of: dict[Node, int] = {}
-    sets: list[set[Node]] = []
+    comps: list[list[Node]] = []
     counter = 0
-    for root in sources:
+    for root in roots:
         if root in index:
             continue
         index[root] = low[root] = counter
@@ -166,16 +162,30 @@ def reach_sets(succ: Succ, sources: Iterable[Node]) -> dict[Node, set[Node]]:
                         members.append(w)
                         if w == node:
                             break
-                    sets.append(_component_set(succ, members, comp_of, sets))
-                    cid = len(sets) - 1
-                    for m in members:
-                        comp_of[m] = cid
+                    comps.append(members)
+    return comps
+
+
+def reach_sets(succ: Succ, sources: Iterable[Node]) -> dict[Node, set[Node]]:
+    """Source -> the set of nodes reachable from it by one or more edges.
+
+    Components are taken sinks first, so a component's set is the union of its successors'
+    sets; all members of a component share one set: treat the sets as read-only.
+    """
+    sources = list(sources)
+    comp_of: dict[Node, int] = {}
+    sets: list[set[Node]] = []
+    for members in components(sources, succ):
+        sets.append(_component_set(succ, members, comp_of, sets))
+        cid = len(sets) - 1
+        for m in members:
+            comp_of[m] = cid
     return {x: sets[comp_of[x]] for x in sources}
 
 
 def _component_set(succ: Succ, members: list[Node], comp_of: dict[Node, int],
                    sets: list[set[Node]]) -> set[Node]:
-    """Nodes reachable from a just-completed component (its successors are all complete)."""
+    """Nodes reachable from a component whose successor components are all done."""
     member_set = set(members)
     out: set[Node] = set()
     cyclic = len(members) > 1

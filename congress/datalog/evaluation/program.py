@@ -161,7 +161,7 @@ class Program:
             return out
 
         nodes = set(self.producers) | set(extra)
-        comps = _tarjan(nodes, edges)
+        comps = closure.components(nodes, lambda n: [b for b, _ in edges(n)])
         out = []
         heads = {r.head_rel for r in new_rules}
         for comp in comps:
@@ -178,7 +178,7 @@ class Program:
     def _recompute_structure(self) -> None:
         """Full Tarjan + levels (after a cycle appears or may have disappeared)."""
         nodes = set(self.relations) | set(self.producers)
-        comps = _tarjan(nodes, lambda n: list(self._deps(n)))  # reverse topological order
+        comps = closure.components(nodes, lambda n: [b for b, _ in self._deps(n)])
         old_scc = dict(self.scc_of)
         self.scc_of.clear()
         self.scc_members.clear()
@@ -1029,50 +1029,3 @@ def _build_dispatch(consumers: Iterable[tuple[CRule, int]]) -> tuple[list, list]
 
 def _first(pair: tuple) -> Any:
     return pair[0]
-
-
-def _tarjan(nodes: Iterable[Key], edges: Callable[[Key], Iterable[tuple[Key, bool]]]
-            ) -> list[list[Key]]:
-    """Strongly connected components, in reverse topological order (dependencies first)."""
-    index: dict[Key, int] = {}
-    low: dict[Key, int] = {}
-    on_stack: set[Key] = set()
-    stack: list[Key] = []
-    comps: list[list[Key]] = []
-    counter = itertools.count()
-    for start in list(nodes):
-        if start in index:
-            continue
-        work = [(start, iter([b for b, _ in edges(start)]))]
-        index[start] = low[start] = next(counter)
-        stack.append(start)
-        on_stack.add(start)
-        while work:
-            node, it = work[-1]
-            advanced = False
-            for nxt in it:
-                if nxt not in index:
-                    index[nxt] = low[nxt] = next(counter)
-                    stack.append(nxt)
-                    on_stack.add(nxt)
-                    work.append((nxt, iter([b for b, _ in edges(nxt)])))
-                    advanced = True
-                    break
-                if nxt in on_stack:
-                    low[node] = min(low[node], index[nxt])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                comp = []
-                while True:
-                    w = stack.pop()
-                    on_stack.discard(w)
-                    comp.append(w)
-                    if w == node:
-                        break
-                comps.append(comp)
-    return comps
