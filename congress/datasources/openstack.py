@@ -121,6 +121,22 @@ class OpenStackDriver(PollingDriver):
             except Exception:  # pragma: no cover - best effort
                 LOG.debug("closing the connection of %s failed", self.name, exc_info=True)
 
+    def send_json(self, method: str, path: str, body: Any = None, *,
+                  proxy: str | None = None, microversion: str | None = None) -> None:
+        """A write request with a JSON body (actions openstacksdk has no stable call for)."""
+        kwargs: dict[str, Any] = {"json": body, "headers": {"Accept": "application/json"}}
+        if microversion:
+            kwargs["microversion"] = microversion
+        if self.config.get("api_timeout"):
+            kwargs["timeout"] = float(self.config["api_timeout"])
+        response = getattr(self.proxy(proxy), method.lower())(path, **kwargs)
+        if response.status_code >= 400:
+            raise exceptions.DatasourceError(
+                f"{method.upper()} {_short_url(response.url)} failed: HTTP "
+                f"{response.status_code} {response.reason or ''}: "
+                f"{_error_message(response)}".rstrip(": "),
+                data={"http_status": response.status_code})
+
     # ------------------------------------------------------------------ reading
     def get_json(self, path: str, *, params: Mapping[str, Any] | None = None,
                  proxy: str | None = None, microversion: str | None = None) -> Any:

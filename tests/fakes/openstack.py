@@ -368,11 +368,28 @@ class FakeOpenStack:
             status = {"pause": "PAUSED", "unpause": "ACTIVE", "suspend": "SUSPENDED",
                       "resume": "ACTIVE", "os-stop": "SHUTOFF", "os-start": "ACTIVE",
                       "reboot": "ACTIVE", "lock": None, "unlock": None}
+            if action == "os-resetState":
+                state = (body[action] or {}).get("state")
+                if state not in ("error", "active"):
+                    raise _error(400, f"Invalid state {state!r}")
+                server["status"] = state.upper()
+                raise _Reply(202)
             if action not in status:
                 raise _error(400, f"Unknown action {action}")
             if status[action]:
                 server["status"] = status[action]
             raise _Reply(202)
+        if rest == "/os-services/force-down" and method == "PUT":
+            if mv is None or _mv_tuple(mv) < (2, 11):
+                raise _error(400, "forced_down needs microversion 2.11 or later")
+            matches = [s for s in self.data["compute_services"]
+                       if s["host"] == (body or {}).get("host")
+                       and s["binary"] == (body or {}).get("binary")]
+            if not matches:
+                raise _error(404, "Service not found")
+            matches[0]["forced_down"] = bool(body.get("forced_down"))
+            raise _Reply(200, {"service": {k: body.get(k) for k in
+                                           ("host", "binary", "forced_down")}})
         m = re.fullmatch(r"/servers/([^/]+)/metadata", rest)
         if m and method == "POST":
             server = self._server_by_id(m.group(1))

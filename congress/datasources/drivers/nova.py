@@ -211,6 +211,16 @@ class _Servers:
         """
         self._compute.delete_server(server, ignore_missing=False)
 
+    def reset_state(self, server: str, state: str = "error") -> None:
+        """Reset the state of a server (admin; the Doctor use case marks a failed host's
+        servers as ``error``).
+
+        :param server: ID of the server
+        :param state: error or active
+        """
+        self.driver.send_json("POST", f"/servers/{server}/action",
+                              {"os-resetState": {"state": str(state)}})
+
     def set_meta(self, server: str, metadata: dict[str, Any]) -> None:
         """Set metadata items of a server.
 
@@ -220,8 +230,28 @@ class _Servers:
         self._compute.set_server_metadata(server, **metadata)
 
 
+class _Services:
+    def __init__(self, driver: NovaDriver) -> None:
+        self.driver = driver
+
+    def force_down(self, host: str, binary: str, force_down: Any = True) -> None:
+        """Mark a compute service as forced down (or clear the mark), so servers on a failed
+        host can be evacuated at once.
+
+        :param host: host of the service
+        :param binary: service binary, e.g. nova-compute
+        :param force_down: True or False
+        """
+        forced = str(force_down).lower() in ("true", "1", "yes") \
+            if not isinstance(force_down, bool) else force_down
+        self.driver.send_json("PUT", "/os-services/force-down",
+                              {"host": host, "binary": binary, "forced_down": forced},
+                              microversion="2.11")
+
+
 class NovaActions(ActionClient):
     servers = namespace(_Servers)
+    services = namespace(_Services)
 
 
 class NovaDriver(OpenStackDriver):

@@ -107,6 +107,28 @@ def test_nova_delete_and_set_meta(cloud: Any) -> None:
     assert SERVER_1 not in {r[0] for r in rows(d, "servers")}
 
 
+def test_nova_doctor_actions(cloud: Any) -> None:
+    """What the OPNFV Doctor policy runs when a host fails: reset its servers to error and
+    force its compute service down."""
+    d = make("nova", cloud)
+    names = {a["name"] for a in d.get_actions()["results"]}
+    assert {"servers.reset_state", "services.force_down"} <= names
+    d.execute("servers.reset_state", {"positional": [SERVER_1, "error"]})
+    assert cloud.actions[-1]["body"] == {"os-resetState": {"state": "error"}}
+    assert cloud.data["servers"][0]["status"] == "ERROR"
+    d.execute("services.force_down", {"positional": ["compute-1", "nova-compute", "True"]})
+    assert cloud.actions[-1]["method"] == "PUT"
+    assert cloud.actions[-1]["path"].endswith("/os-services/force-down")
+    assert cloud.actions[-1]["body"] == {"host": "compute-1", "binary": "nova-compute",
+                                        "forced_down": True}
+    assert cloud.data["compute_services"][0]["forced_down"] is True
+    d.poll()
+    assert ("ERROR" in {r[3] for r in rows(d, "servers") if r[0] == SERVER_1})
+    with pytest.raises(Exception) as e:
+        d.execute("services.force_down", {"positional": ["no-such-host", "nova-compute"]})
+    assert "404" in str(e.value)
+
+
 def test_nova_reboot_with_named_args(cloud: Any) -> None:
     d = make("nova", cloud)
     d.execute("servers.reboot", {"positional": [SERVER_1], "named": {"reboot_type": "HARD"}})
