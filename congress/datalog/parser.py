@@ -246,7 +246,11 @@ def _lex_number(text: str, i: int, line: int, col: int) -> tuple[Token, int]:
         raise _lex_error(line, col, f"malformed number {text[start:j + 1]!r}")
     if is_float:
         return Token(FLT, word, float(word), line, col), j
-    return Token(INT, word, int(word), line, col), j
+    try:
+        value = int(word)
+    except ValueError:       # longer than Python converts (sys.get_int_max_str_digits)
+        raise _lex_error(line, col, f"integer literal too long ({len(word)} digits)") from None
+    return Token(INT, word, value, line, col), j
 
 
 class _Parser:

@@ -429,6 +429,8 @@ class PolicyEngineService(Service):
                 self._drop_policy(name)
 
         out = dict(dbp)
+        if rules is not None:
+            out["rules"] = []
         if rules:
             try:
                 items, ids = [], []
@@ -443,9 +445,12 @@ class PolicyEngineService(Service):
             except Exception:
                 undo()
                 raise
+            kept = {rec.id for rec in update.records}     # a repeated rule is stored once
             for r, rid in zip(rules, ids, strict=True):
-                db_policies.insert_rule(conn, name, r["rule"], comment=r.get("comment") or "",
-                                        name=r.get("name"), rule_id=rid)
+                if rid in kept:
+                    db_policies.insert_rule(conn, name, r["rule"],
+                                            comment=r.get("comment") or "",
+                                            name=r.get("name"), rule_id=rid)
             out["rules"] = [{"rule": rec.statement.pretty_str() if hasattr(
                 rec.statement, "pretty_str") else str(rec.statement), "name": rec.name,
                 "comment": rec.comment} for rec in update.records]

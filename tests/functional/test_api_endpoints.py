@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import re
+import sqlite3
 import uuid
 from typing import Any
 
@@ -183,6 +184,22 @@ def test_policy_with_rules(server):
     # the name is free afterwards
     r = server.post("/v1/policies", {"name": "halfbad", "rules": [{"rule": "ok(1)"}]})
     assert r.status == 201, r
+
+    # an empty rule list is echoed; a repeated rule is stored once
+    r = server.post("/v1/policies", {"name": "norules", "rules": []})
+    assert r.status == 201 and r.json["rules"] == [], r
+    r = server.post("/v1/policies", {"name": "twice", "rules": [{"rule": "p(1)"},
+                                                                {"rule": "p(1)"}]})
+    assert r.status == 201 and [x["rule"] for x in r.json["rules"]] == ["p(1)"], r
+    listed = server.get("/v1/policies/twice/rules").json["results"]
+    assert [x["rule"] for x in listed] == ["p(1)"]
+    db = sqlite3.connect(os.path.join(server.state, "congress.sqlite"))
+    try:
+        stored = db.execute("SELECT id FROM policy_rules WHERE policy_name = 'twice' "
+                            "AND deleted = ''").fetchall()
+    finally:
+        db.close()
+    assert [row[0] for row in stored] == [listed[0]["id"]]
 
 
 POLICY_CREATE_ERRORS: list[tuple[Any, int, int, str | None]] = [
