@@ -26,6 +26,7 @@ Deliberate differences from the original (spec/api.md §5):
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import falcon
@@ -43,6 +44,7 @@ from congress.api.base import (
 )
 from congress.exceptions import BadRequest, CongressError
 
+LOG = logging.getLogger(__name__)
 HIDDEN = "<hidden>"
 
 _CREATE_FIELDS = frozenset({"name", "driver", "config", "description", "enabled", "type"})
@@ -100,7 +102,21 @@ class Datasources(Resource):
         validation.optional_str(body, "type")
         validation.optional_bool(body, "enabled")
         created = self.call(DS_MANAGER, "create_datasource", body=body)
+        _refresh_local_engine(self)
         send_created(req, resp, _SecretMasker(self).mask(created))
+
+
+def _refresh_local_engine(res: Resource) -> None:
+    """Make this node's policy engine load a datasource just created or deleted before the
+    client hears back (the bus notice reaches it, and every other engine, a moment later).
+    Best effort: the notice and the periodic sync are the guarantee."""
+    engine = getattr(res.state.backend, "engine", None)
+    if engine is None:
+        return
+    try:
+        engine.refresh_datasources()
+    except Exception:
+        LOG.warning("could not refresh the local engine's datasources", exc_info=True)
 
 
 class Datasource(Resource):
@@ -112,6 +128,7 @@ class Datasource(Resource):
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, ds_id: str) -> None:
         self.call(DS_MANAGER, "delete_datasource", ds=ds_id)
+        _refresh_local_engine(self)
         send_json(resp, None)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, ds_id: str) -> None:

@@ -59,6 +59,7 @@ class PolicyEngineService(Service):
         "list_rules", "get_rule", "insert_rule", "delete_rule",
         "list_tables", "get_table", "get_rows", "simulate", "execute_action", "explain",
         "status", "policy_changed", "datasource_changed", "action_rows", "sync",
+        "refresh_datasources",
     })
 
     def __init__(self, node: Any, db: db_api.Database, conf: Any,
@@ -154,6 +155,12 @@ class PolicyEngineService(Service):
         """Broadcast by the datasource manager when a datasource is created or deleted."""
         self._ds_dirty = True
         self._wake.set()
+
+    def refresh_datasources(self) -> None:
+        """Load datasource changes now (the API node's engine, right after it created or
+        deleted a datasource, so the answer and the next request agree)."""
+        self._ds_dirty = True
+        self.catch_up()
 
     def sync(self) -> dict[str, Any]:
         """Force a full re-sync with the database (operators, tests)."""

@@ -188,6 +188,17 @@ def test_rules_right_after_datasource_create_see_its_schema(server):
         assert server.delete(f"/v1/data-sources/quick{i}").status == 200
 
 
+def test_datasource_policy_follows_create_and_delete_at_once(server):
+    """The 201 of a datasource create means its policy answers on this node, and the 200 of a
+    delete means it is gone: no window where the two disagree."""
+    for i in range(5):
+        create_ds(server, {"name": f"swift{i}", "driver": "doctor"})
+        r = server.get(f"/v1/policies/swift{i}/tables")
+        assert r.status == 200, r
+        assert server.delete(f"/v1/data-sources/swift{i}").status == 200
+        assert server.get(f"/v1/policies/swift{i}/tables").status == 404
+
+
 # --------------------------------------------------------------------------- doctor
 def test_doctor_datasource(server):
     ds = create_ds(server, {"name": "doc", "driver": "doctor", "config": {}})
