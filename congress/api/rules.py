@@ -24,8 +24,18 @@ from congress.api.base import (
     send_json,
 )
 from congress.api.errors import ApiRequestError
+from congress.exceptions import RuleNotFound
 
 _RULE_FIELDS = frozenset({"rule", "name", "comment"})
+
+
+def _rule_or_none(res: Resource, policy_id: str, rule_id: str) -> dict | None:
+    """The rule, or None for an unknown rule id (answered as the original's plain 404
+    ``Not found``); an unknown policy still raises its 404/1020."""
+    try:
+        return res.call(ENGINE, "get_rule", policy=policy_id, rule_id=rule_id)
+    except RuleNotFound:
+        return None
 
 
 class Rules(Resource):
@@ -52,7 +62,7 @@ class Rule(Resource):
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, policy_id: str,
                rule_id: str) -> None:
-        send_item(resp, self.call(ENGINE, "get_rule", policy=policy_id, rule_id=rule_id))
+        send_item(resp, _rule_or_none(self, policy_id, rule_id))
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, policy_id: str,
                   rule_id: str) -> None:
@@ -65,7 +75,7 @@ class RuleStatus(Resource):
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, policy_id: str,
                rule_id: str) -> None:
-        rule = self.call(ENGINE, "get_rule", policy=policy_id, rule_id=rule_id)
+        rule = _rule_or_none(self, policy_id, rule_id)
         if rule is None:
             send_item(resp, None)
             return

@@ -362,11 +362,11 @@ def test_rule_errors(server, pol, policy, body, status, code, message):
 def test_rule_read_and_delete_errors(server, pol):
     with unchanged(server):
         missing = str(uuid.uuid4())
-        assert_error(server.get(f"/v1/policies/base/rules/{missing}"), 404,
-                     contains=missing)
+        assert_error(server.get(f"/v1/policies/base/rules/{missing}"), 404, 404, "Not found")
         assert_error(server.delete(f"/v1/policies/base/rules/{missing}"), 404,
                      contains=missing)
-        assert_error(server.get(f"/v1/policies/base/rules/{missing}/status"), 404)
+        assert_error(server.get(f"/v1/policies/base/rules/{missing}/status"), 404, 404,
+                     "Not found")
         for path in ("/v1/policies/nosuch/rules", f"/v1/policies/nosuch/rules/{missing}"):
             assert_error(server.get(path), 404, 1020,
                          "The specified policy does not exist.::No policy found with name or "
