@@ -62,7 +62,9 @@ def opt(*, required: bool = False, secret: bool = False, type: str = "string",  
 
 
 def utcnow_text() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Now, as the original's status showed it (``str(datetime)``: ``2026-11-25 17:57:26.32``),
+    in UTC."""
+    return str(datetime.datetime.now(datetime.UTC).replace(tzinfo=None))
 
 
 def coerce_option(name: str, value: Any, kind: str) -> Any:

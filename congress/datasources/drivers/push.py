@@ -41,8 +41,8 @@ class PushDataDriver(PushDriver):
     def replace_table(self, table: str, rows: Any) -> None:
         if table != self.TABLE:
             raise exceptions.BadRequest(
-                f"Datasource {self.name} (driver push) has no table {table}; push rows to "
-                f"table {self.TABLE}", code="table_not_found")
+                f"translator: {table} is not in the datasource driver (the push driver's "
+                f"only table is {self.TABLE})", code="table_not_found")
         if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
             raise exceptions.BadRequest(
                 f"Rows of table {self.TABLE} must be a JSON array of arrays")
