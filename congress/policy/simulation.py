@@ -49,6 +49,7 @@ def _simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy
         tracer.runtime(f"** Simulate: Querying {q}")
     before = set(rt.query(policy, q)) if delta else set()
     if tracer and delta:
+        _trace_query(rt, policy, q, tracer)
         tracer.runtime(f"Original result of {q} is [{', '.join(sorted(before))}]")
     if tracer:
         tracer.runtime(f"** Simulate: Applying sequence [{', '.join(str(s) for s in seq)}]")
@@ -88,6 +89,7 @@ def _simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy
                 _apply_update(rt, policy, u, undo)
         answers = rt.query(policy, q)
         if tracer:
+            _trace_query(rt, policy, q, tracer)
             tracer.runtime("** Simulate: Rolling back")
     finally:
         for kind, item in reversed(undo):
@@ -101,6 +103,14 @@ def _simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy
     else:
         out = answers
     return out, (tracer.text() if tracer else None)
+
+
+def _trace_query(rt: Runtime, policy: str, q: Literal, tracer: Tracer) -> None:
+    """The original-style Call/Exit/Fail trace of answering ``q`` in the current state."""
+    from congress.policy.explain import trace_query
+    (lit,), _ = rt._eliminate_query(policy, q)
+    _, text = trace_query(rt, policy, lit)
+    tracer.lines.extend(text.splitlines())
 
 
 def _signed(atom: str, sign: str) -> str:

@@ -76,5 +76,15 @@ def test_simulate_trace_has_runtime_lines(rt):
     assert result == ['error+("s9")']
     assert "RT    : ** Simulate: Querying error(x)" in trace
     assert "RT    : ** Simulate: Rolling back" in trace
+    # the query is traced before the sequence (delta mode) and after it, in the usual format
+    lines = trace.splitlines()
+    applying = next(i for i, line in enumerate(lines) if "Applying sequence" in line)
+    rolling = lines.index("RT    : ** Simulate: Rolling back")
+    assert 'class : Found answer [error("s1")]' in lines[:applying]
+    after = lines[applying + 1:rolling]
+    assert after[0] == "class : Call: error(x)"
+    assert any(line.startswith("class : | Call: nova:servers(") for line in after)
+    assert after[-1] in ('class : Found answer [error("s1"),error("s9")]',
+                         'class : Found answer [error("s9"),error("s1")]')
     # and the real state is untouched
     assert rt.select("classification", "error") == [("s1",)]
