@@ -45,14 +45,15 @@ def _simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy
     seq = parse_statements(sequence) if sequence.strip() else []
     tracer = Tracer(prefix_of=lambda p: rt.policies[p].abbreviation if p in rt.policies else p) \
         if trace else None
-    if tracer:
+    # the original's runtime lines: the original answer (delta only), the sequence, the query
+    # traced in the new state, its answer, the roll-back; lists are written [a;b]
+    if tracer and delta:
         tracer.runtime(f"** Simulate: Querying {q}")
     before = set(rt.query(policy, q)) if delta else set()
     if tracer and delta:
-        _trace_query(rt, policy, q, tracer)
-        tracer.runtime(f"Original result of {q} is [{', '.join(sorted(before))}]")
+        tracer.runtime(f"Original result of {q} is {_iterstr(sorted(before))}")
     if tracer:
-        tracer.runtime(f"** Simulate: Applying sequence [{', '.join(str(s) for s in seq)}]")
+        tracer.runtime(f"** Simulate: Applying sequence {_iterstr(seq)}")
 
     undo: list[tuple[str, Any]] = []
     saved_listeners = rt.action_listeners
@@ -89,7 +90,9 @@ def _simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy
                 _apply_update(rt, policy, u, undo)
         answers = rt.query(policy, q)
         if tracer:
+            tracer.runtime(f"** Simulate: Querying {q}")
             _trace_query(rt, policy, q, tracer)
+            tracer.runtime(f"Result of {q} is {_iterstr(sorted(answers))}")
             tracer.runtime("** Simulate: Rolling back")
     finally:
         for kind, item in reversed(undo):
@@ -111,6 +114,10 @@ def _trace_query(rt: Runtime, policy: str, q: Literal, tracer: Tracer) -> None:
     (lit,), _ = rt._eliminate_query(policy, q)
     _, text = trace_query(rt, policy, lit)
     tracer.lines.extend(text.splitlines())
+
+
+def _iterstr(items: Any) -> str:
+    return "[" + ";".join(str(x) for x in items) + "]"
 
 
 def _signed(atom: str, sign: str) -> str:
@@ -228,6 +235,10 @@ def _apply_update(rt: Runtime, target: str, elem: Statement, undo: list) -> None
         raise SimulateError(f"Policy {policy} does not exist")
     key = (policy, atom.table)
     row = atom.values()
+    width = rt.arity_of(policy, atom.table)
+    if width is not None and width != len(row):
+        raise SimulateError(f"Update {elem} has {len(row)} values; table {atom.table} of "
+                            f"policy {policy} has {width} columns")
     rel = rt.program.relation(key)
     if insert:
         if row in rel.facts:

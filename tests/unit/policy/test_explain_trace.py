@@ -76,15 +76,21 @@ def test_simulate_trace_has_runtime_lines(rt):
     assert result == ['error+("s9")']
     assert "RT    : ** Simulate: Querying error(x)" in trace
     assert "RT    : ** Simulate: Rolling back" in trace
-    # the query is traced before the sequence (delta mode) and after it, in the usual format
+    # the original's sequence of runtime lines, and the query traced in the new state
     lines = trace.splitlines()
-    applying = next(i for i, line in enumerate(lines) if "Applying sequence" in line)
-    rolling = lines.index("RT    : ** Simulate: Rolling back")
-    assert 'class : Found answer [error("s1")]' in lines[:applying]
-    after = lines[applying + 1:rolling]
-    assert after[0] == "class : Call: error(x)"
-    assert any(line.startswith("class : | Call: nova:servers(") for line in after)
-    assert after[-1] in ('class : Found answer [error("s1"),error("s9")]',
-                         'class : Found answer [error("s9"),error("s1")]')
+    rt_lines = [line for line in lines if line.startswith("RT    : ")]
+    assert rt_lines == [
+        "RT    : ** Simulate: Querying error(x)",
+        'RT    : Original result of error(x) is [error("s1")]',
+        'RT    : ** Simulate: Applying sequence [nova:servers+("s9", "ERROR")]',
+        "RT    : ** Simulate: Querying error(x)",
+        'RT    : Result of error(x) is [error("s1");error("s9")]',
+        "RT    : ** Simulate: Rolling back"]
+    second = lines.index("RT    : ** Simulate: Querying error(x)", 1)
+    traced = lines[second + 1:lines.index(rt_lines[4])]
+    assert traced[0] == "class : Call: error(x)"
+    assert any(line.startswith("class : | Call: nova:servers(") for line in traced)
+    assert traced[-1] in ('class : Found answer [error("s1"),error("s9")]',
+                          'class : Found answer [error("s9"),error("s1")]')
     # and the real state is untouched
     assert rt.select("classification", "error") == [("s1",)]
