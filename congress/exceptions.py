@@ -281,13 +281,13 @@ class PolicyValidationError(PolicyError):
     """Several problems found in one request; ``errors`` holds each of them.
 
     ``code`` and ``position`` are those of the first problem; the message joins all of them with
-    ``"; "`` as the original did.
+    ``";"`` as the original did.
     """
 
     def __init__(self, errors: list[PolicyError]) -> None:
         assert errors, "PolicyValidationError needs at least one error"
         first = errors[0]
-        super().__init__("; ".join(e.message for e in errors), code=first.code,
+        super().__init__(";".join(e.message for e in errors), code=first.code,
                          position=first.position, http_status=first.http_status)
         self.api_name = first.api_name
         self.errors = errors

@@ -429,19 +429,25 @@ class _Parser:
     _positional_after_named: tuple[str, Token] | None = None
 
     def _check_named(self, lit: Literal, tok: Token) -> None:
+        # worded, and the atom written, as the original's compiler did
+        table = lit.tablename()
+        named = [f"{c}={t}" for c, t in lit.named]
+        written = f"{table}({','.join([str(a) for a in lit.args] + named)})"
         errors = []
         if self._positional_after_named is not None:
             self._positional_after_named = None
-            errors.append(f"Atom {lit} has a positional parameter after a reference parameter")
+            errors.append(f"Atom {table}({','.join(named)}) has a positional parameter after "
+                          "a reference parameter")
         seen: set = set()
         for col, _ in lit.named:
             what = "number" if isinstance(col, int) else "name"
             if col in seen:
-                errors.append(f"Atom {lit} has two values for column {what} {col}")
+                errors.append(f"In atom {written} two values for column {what} {col} "
+                              "were provided")
             seen.add(col)
             if isinstance(col, int) and col < len(lit.args):
-                errors.append(f"Atom {lit} has column number {col} which is already provided "
-                              "by position")
+                errors.append(f"In atom {written} column number {col} is already provided by "
+                              "position arguments.")
         if errors:
             raise CompileError("Compiler found errors:" + "\n".join(errors),
                                position=(tok.line, tok.col))

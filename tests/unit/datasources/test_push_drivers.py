@@ -47,7 +47,8 @@ def test_push_rejects_rows_of_the_wrong_width() -> None:
 
 def test_push_rejects_other_tables_and_bad_bodies() -> None:
     d = PushDataDriver("p", "id-p", {"description": "d"})
-    with pytest.raises(exceptions.BadRequest, match="translator: other is not in the datasource driver"):
+    with pytest.raises(exceptions.BadRequest,
+                       match="translator: other is not in the datasource driver"):
         d.replace_table("other", [["a"]])
     with pytest.raises(exceptions.BadRequest, match="array of arrays"):
         d.replace_table("data", [{"a": 1}])
