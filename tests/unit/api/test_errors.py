@@ -71,7 +71,7 @@ def test_error_data_and_validation_errors() -> None:
     status, err = env(exc.BadRequest("Input policy item violates schema.", data="why"))
     assert (status, err["error_data"]) == (400, "why")
     many = exc.PolicyValidationError([exc.SafetyError("a"), exc.ParseError("b")])
-    assert env(many)[1]["message"] == "Syntax error for rule::a; b"
+    assert env(many)[1]["message"] == "Syntax error for rule::a;b"
     assert env(many)[1]["error_code"] == 1002
 
 

@@ -129,7 +129,7 @@ def test_congress_errors_cross_the_bus(pair):
 
     with pytest.raises(exceptions.PolicyValidationError) as info:
         b.call("echo", "fail", kind="many")
-    assert info.value.message == "first; second"
+    assert info.value.message == "first;second"
     assert [type(e) for e in info.value.errors] == [exceptions.ParseError,
                                                      exceptions.SafetyError]
     assert info.value.errors[0].position == (1, 2)
