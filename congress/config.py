@@ -153,10 +153,17 @@ GROUPS = {
 }
 
 
+def _cors_opts() -> list[cfg.Opt]:
+    """oslo.middleware's ``[cors]`` options (the API's outermost layer, as in the original)."""
+    from oslo_middleware import cors
+    return cors.CORS_OPTS
+
+
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register every option of Congress on ``conf`` (idempotent)."""
     for group, opts in GROUPS.items():
         conf.register_opts(opts, group=None if group == "DEFAULT" else group)
+    conf.register_opts(_cors_opts(), group="cors")
 
 
 def register_cli_opts(conf: cfg.ConfigOpts) -> None:
@@ -166,7 +173,8 @@ def register_cli_opts(conf: cfg.ConfigOpts) -> None:
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     """For oslo-config-generator."""
     return [("DEFAULT", core_opts + cli_opts)] + [
-        (group, opts) for group, opts in GROUPS.items() if group != "DEFAULT"]
+        (group, opts) for group, opts in GROUPS.items() if group != "DEFAULT"] + [
+        ("cors", _cors_opts())]
 
 
 def new_conf() -> cfg.ConfigOpts:

@@ -119,4 +119,28 @@ def create_app(conf: Any, backend: Backend) -> falcon.App:
 
     if keystone:
         app.wrap_wsgi(auth.authtoken_wrapper(conf))
+    app.wrap_wsgi(cors_wrapper(conf))        # outermost, as in the original's pipeline
     return app
+
+
+def cors_wrapper(conf: Any) -> Callable[[WSGIApp], WSGIApp]:
+    """CORS as the original's pipeline had it (oslo.middleware ``cors``, outermost).
+
+    With ``[cors] allowed_origin`` set, oslo.middleware's CORS middleware decorates responses
+    and answers preflight requests. Without it, that middleware would only turn every
+    ``OPTIONS`` answer into an empty 200; that is done here directly, so other requests do not
+    pay for a middleware that has nothing to do.
+    """
+    if conf.cors.allowed_origin:
+        from oslo_middleware import cors
+        return lambda inner: cors.CORS(inner, conf)
+
+    def wrap(inner: WSGIApp) -> WSGIApp:
+        def app(env: dict[str, Any], start_response: Any) -> Any:
+            if env.get("REQUEST_METHOD") == "OPTIONS":
+                start_response("200 OK", [("Content-Type", "text/html; charset=UTF-8"),
+                                          ("Content-Length", "0")])
+                return [b""]
+            return inner(env, start_response)
+        return app
+    return wrap

@@ -73,6 +73,26 @@ def raw_request(server: CongressProcess, method: str, path: str, body: bytes = b
         conn.close()
 
 
+# --------------------------------------------------------------------------- CORS
+def test_cors_with_an_allowed_origin(servers):
+    srv = servers("cors", extra={"cors": {"allowed_origin": "http://dash.example",
+                                          "allow_headers": "X-Auth-Token"}})
+    r = raw_request(srv, "OPTIONS", "/v1/policies", headers={
+        "Origin": "http://dash.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "X-Auth-Token"})
+    assert r.status == 200, r
+    assert r.headers["Access-Control-Allow-Origin"] == "http://dash.example"
+    assert "POST" in r.headers["Access-Control-Allow-Methods"]
+    r = raw_request(srv, "GET", "/v1/policies", headers={"Origin": "http://dash.example"})
+    assert r.status == 200 and r.headers["Access-Control-Allow-Origin"] == "http://dash.example"
+    r = raw_request(srv, "GET", "/v1/policies", headers={"Origin": "http://evil.example"})
+    assert r.status == 200 and "Access-Control-Allow-Origin" not in r.headers
+    # a preflight from an origin that is not allowed: 200, but nothing allowed
+    r = raw_request(srv, "OPTIONS", "/v1/policies", headers={
+        "Origin": "http://evil.example", "Access-Control-Request-Method": "DELETE"})
+    assert r.status == 200 and "Access-Control-Allow-Origin" not in r.headers
+
+
 # --------------------------------------------------------------------------- versions
 def test_versions(server):
     r = server.get("/")
