@@ -335,11 +335,11 @@ class Runtime:
         duplicates: list[Statement] = []
         new_rules: list[CRule] = []
         for text, stmt in items:
-            if isinstance(stmt, Rule) and (len(stmt.heads) > 1 or stmt.head.negated):
-                raise HeadError(f"Non-formula found: {stmt}", position=stmt.position)
             if pol.kind == kinds.DATABASE and isinstance(stmt, Rule):
                 raise KindError(f"Non-atomic formula is not permitted: {stmt}",
                                 position=stmt.position)
+            if isinstance(stmt, Rule) and (len(stmt.heads) > 1 or stmt.head.negated):
+                raise HeadError(f"Non-formula found: {stmt}", position=stmt.position)
             if isinstance(stmt, Literal) and stmt.negated:
                 raise KindError(f"Negated atom is not a statement: {stmt}",
                                 position=stmt.position)
