@@ -1,96 +1,51 @@
-"""Type-validation builtins modelled on oslo.config's Integer, Float and String types.
+"""Type-validation builtins: oslo.config's Integer, Float and String types, as the original.
 
-Each returns ``""`` when the value passes and otherwise a short error text saying what is wrong,
-so a policy can write ``validate_int(min, max, v, err), not equal("", err)``. An empty-string
-bound means "no bound". Problems with the *parameters* rather than the value (a bound that is not
-a number, maximum below minimum, a bad regex, an unrecognised boolean) fail the literal instead.
-
-Behaviour kept from oslo.config:
-- numbers: a value that is not already of the type is converted with ``int()``/``float()``
-  (so ``validate_int`` accepts ``"12"`` and truncates the float ``3.7``); an empty or
-  whitespace-only value is valid; bounds are inclusive.
-- strings: the value is ``str(value)``; with ``quotes``, one pair of matching surrounding quotes
-  is stripped and an opening quote without its closing one is an error; ``max_length`` <= 0 or
-  ``""`` means unlimited; ``regex`` must match somewhere (``re.search``), case-insensitively when
-  ``ignore_case``.
+Each returns ``""`` when the value passes and otherwise the error text oslo.config gives (a
+``ValueError`` or ``TypeError`` message), so a policy can write
+``validate_int(min, max, v, err), not equal("", err)``. An empty-string bound or regex means
+"none". The arguments go to oslo.config as they are, like the original did: a bound that is a
+string, maximum below minimum or a bad flag give an error *text* too (whatever oslo.config
+says), they do not fail the literal. oslo.config converts the value (``"12"`` is a valid int;
+an empty or whitespace-only value is valid); ``quotes`` and ``ignore_case`` are taken for their
+truth value.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from oslo_config import types
 
 from congress.datalog.builtins.base import Builtin
 
 FAMILY = "validators"
 
-_TRUE = frozenset(("1", "true", "t", "yes", "y", "on"))
-_FALSE = frozenset(("", "0", "false", "f", "no", "n", "off", "none"))
+
+def _none_if_empty(value: Any) -> Any:
+    return None if value == "" else value
 
 
-def _bound(value: Any, num_type: type) -> int | float | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise TypeError("a bound must be a number")
-    if isinstance(value, (int, float)):
-        return value
-    return num_type(str(value).strip())
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, (bool, int, float)):
-        return bool(value)
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError(f"not a boolean: {value!r}")
-
-
-def _check_number(num_type: type, minimum: Any, maximum: Any, value: Any) -> str:
-    low = _bound(minimum, num_type)
-    high = _bound(maximum, num_type)
-    if low is not None and high is not None and high < low:
-        raise ValueError("maximum is less than minimum")
-    if not isinstance(value, num_type) or isinstance(value, bool):
-        if str(value).strip() == "":
-            return ""
-        try:
-            value = num_type(value)
-        except (TypeError, ValueError, OverflowError) as exc:
-            return str(exc)
-    if low is not None and value < low:
-        return f"Should be greater than or equal to {low:g}"
-    if high is not None and value > high:
-        return f"Should be less than or equal to {high:g}"
+def _check(make: Any, value: Any) -> str:
+    try:
+        make()(value)
+    except (ValueError, TypeError) as exc:
+        return str(exc)
     return ""
 
 
 def validate_int(minimum: Any, maximum: Any, value: Any) -> str:
-    return _check_number(int, minimum, maximum, value)
+    return _check(lambda: types.Integer(min=_none_if_empty(minimum),
+                                        max=_none_if_empty(maximum)), value)
 
 
 def validate_float(minimum: Any, maximum: Any, value: Any) -> str:
-    return _check_number(float, minimum, maximum, value)
+    return _check(lambda: types.Float(min=_none_if_empty(minimum),
+                                      max=_none_if_empty(maximum)), value)
 
 
 def validate_string(regex: Any, max_length: Any, quotes: Any, ignore_case: Any, value: Any) -> str:
-    pattern = None
-    if regex is not None and regex != "":
-        pattern = re.compile(str(regex), re.IGNORECASE if _flag(ignore_case) else 0)
-    limit = int(_bound(max_length, int) or 0)
-    text = str(value)
-    if text and _flag(quotes) and text[0] in "\"'":
-        if len(text) == 1 or text[-1] != text[0]:
-            return f"Non-closed quote: {text}"
-        text = text[1:-1]
-    if limit > 0 and len(text) > limit:
-        return f"Value {text!r} exceeds maximum length {limit}"
-    if pattern is not None and pattern.search(text) is None:
-        return f"Value {text!r} doesn't match regex {pattern.pattern!r}"
-    return ""
+    return _check(lambda: types.String(regex=_none_if_empty(regex), max_length=max_length,
+                                       quotes=quotes, ignore_case=ignore_case), value)
 
 
 BUILTINS: list[Builtin] = [
