@@ -25,8 +25,11 @@ DEFAULT_POLICIES = (
 )
 
 _NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
+#: the grammar's reserved words (``not``, ``execute`` ...) cannot prefix a table in a rule
+_RESERVED = frozenset({"not", "NOT", "execute", "insert", "delete"})
 
 
 def valid_policy_name(name: object) -> bool:
     """Usable as a ``name:table`` prefix in rules, and not ``builtin``."""
-    return isinstance(name, str) and bool(_NAME.match(name)) and name != "builtin"
+    return isinstance(name, str) and bool(_NAME.match(name)) and name != "builtin" \
+        and name not in _RESERVED
