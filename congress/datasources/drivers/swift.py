@@ -39,6 +39,21 @@ OBJECTS = {
 
 
 class SwiftActions(ActionClient):
+    def delete(self, container: str, *objects: str) -> None:
+        """Delete objects of a container, or (no objects named) the container with everything
+        in it, as swiftclient's SwiftService.delete did for the original driver.
+
+        :param container: name of the container
+        :param objects: names of the objects to delete
+        """
+        store = self.driver.proxy("object_store")
+        names = list(objects) or [o["name"] for o in
+                                  self.driver._listing("/" + quote(container, safe=""))]
+        for name in names:
+            store.delete_object(name, container=container, ignore_missing=False)
+        if not objects:
+            store.delete_container(container, ignore_missing=False)
+
     def delete_object(self, container: str, obj: str) -> None:
         """Delete an object.
 

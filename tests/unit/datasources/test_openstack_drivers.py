@@ -296,6 +296,14 @@ def test_swift_tables_and_action(cloud: Any) -> None:
     assert cloud.actions[-1]["method"] == "DELETE"
     d.poll()
     assert len(rows(d, "objects")) == 2
+    # the original's swiftclient-style delete: named objects, or the whole container
+    names = {a["name"] for a in d.get_actions()["results"]}
+    assert {"delete", "delete_object", "delete_container"} <= names
+    d.execute("delete", {"positional": ["backups"]})
+    d.poll()
+    assert "backups" not in {r[2] for r in rows(d, "containers")}
+    assert "backups" not in {r[5] for r in rows(d, "objects")}
+    assert [a["method"] for a in cloud.actions[-2:]] == ["DELETE", "DELETE"]
 
 
 # --------------------------------------------------------------------------- aodh
