@@ -141,6 +141,10 @@ def statement_key(stmt: Statement) -> Any:
     if isinstance(stmt, Rule):
         return ("rule", tuple(sorted(str(h) for h in stmt.heads)),
                 tuple(sorted(str(b) for b in stmt.body)))
+    if stmt.is_ground() and not stmt.negated and stmt.modal is None and not stmt.named:
+        # values, not text: p(1) and p(1.0) are one row (values compare as numbers), so they
+        # must be one statement too, or deleting one would remove the other's row
+        return ("fact", stmt.service, stmt.table, stmt.values())
     return ("atom", str(stmt))
 
 
