@@ -63,6 +63,11 @@ def builtin_of(lit: Literal) -> builtins.Builtin | None:
     return builtins.lookup(lit.table, len(lit.args) + len(lit.named))
 
 
+def _full_tablename(lit: Literal) -> str:
+    """``modal:service:table`` as the original wrote a table name in messages."""
+    return ":".join(x for x in (lit.modal, lit.service, lit.table) if x)
+
+
 def literal_policy(lit: Literal, policy: str) -> str:
     return lit.service or policy
 
@@ -283,8 +288,8 @@ def fact_errors(atom: Literal, policy: str, lookup: SchemaLookup, arity_of: Arit
         errors.append(FactError(f"Fact {atom} should not reference any policy: {atom.service}",
                                 position=atom.position))
     if builtins.is_builtin_name(atom.table):
-        errors.append(BuiltinConflictError(f"Conflict with built-in tablename: {atom.table}",
-                                           position=atom.position))
+        errors.append(BuiltinConflictError(
+            f"Conflict with built-in tablename: {_full_tablename(atom)}", position=atom.position))
     if atom.modal is not None:
         errors.append(ModalError(f"Modals not allowed in facts; found {atom.modal} in {atom}",
                                  position=atom.position))
@@ -339,9 +344,11 @@ def rule_errors(rule: Rule, policy: str, lookup: SchemaLookup, arity_of: ArityLo
     errors.extend(head_policy_errors(rule))
     errors.extend(modal_errors(rule))
     for head in rule.heads:
-        if head.modal is None and builtins.is_builtin_name(head.table):
-            errors.append(BuiltinConflictError(f"Conflict with built-in tablename: {head.table}",
-                                               position=head.position))
+        # modal heads too (execute[lt(x, y)]), as the original checked every head
+        if builtins.is_builtin_name(head.table):
+            errors.append(BuiltinConflictError(
+                f"Conflict with built-in tablename: {_full_tablename(head)}",
+                position=head.position))
     for lit in rule.body:
         if lit.table in (RESERVED_TRUE, RESERVED_FALSE) and lit.args:
             errors.append(SchemaError(f"Literal {lit}: {lit.table} takes no arguments",
