@@ -370,17 +370,29 @@ def eliminate_statement(stmt: Statement, policy: str, lookup: SchemaLookup
             heads.append(eliminate_columns(head, policy, lookup, f"{prefix}h{i}_")[0])
         except PolicyError as e:
             errors.append(e)
-    body = []
-    existential: set[str] = set()
-    for i, lit in enumerate(stmt.body):
-        try:
-            new, pads = eliminate_columns(lit, policy, lookup, f"{prefix}{i}_")
-        except PolicyError as e:
-            errors.append(e)
-            continue
-        if lit.negated:
-            existential |= pads
-        body.append(new)
+    # padding variables are <prefix><literal index><position> (x_02) as in the original; if
+    # that is ambiguous in this rule (literal 1 position 12 vs literal 11 position 2), a
+    # separator keeps them apart
+    for sep in ("", "_"):
+        body = []
+        existential: set[str] = set()
+        body_errors: list[PolicyError] = []
+        seen: set[str] = set()
+        clash = False
+        for i, lit in enumerate(stmt.body):
+            try:
+                new, pads = eliminate_columns(lit, policy, lookup, f"{prefix}{i}{sep}")
+            except PolicyError as e:
+                body_errors.append(e)
+                continue
+            clash = clash or bool(seen & pads)
+            seen |= pads
+            if lit.negated:
+                existential |= pads
+            body.append(new)
+        if not clash:
+            break
+    errors.extend(body_errors)
     if errors:
         if len(errors) == 1:
             raise errors[0]
