@@ -10,7 +10,6 @@ The checks and their messages follow the original (spec/policy-language.md §4, 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
@@ -90,9 +89,8 @@ def eliminate_columns(lit: Literal, policy: str, lookup: SchemaLookup, prefix: s
     if lit.modal is not None and lit.named:
         # execute[nova:servers.pause(id=x)]: columns are resolved as for the bare atom (the
         # original did too), so an action that is not a table is an unknown table
-        inner, pads = eliminate_columns(dataclasses.replace(lit, modal=None), policy, lookup,
-                                        prefix)
-        return dataclasses.replace(inner, modal=lit.modal), pads
+        inner, pads = eliminate_columns(replace(lit, modal=None), policy, lookup, prefix)
+        return replace(inner, modal=lit.modal), pads
     if lit.modal is not None or builtin_of(lit) is not None:
         if lit.named and builtin_of(lit) is not None:
             raise SchemaError(f"Literal {lit} uses column references, but builtins have no "

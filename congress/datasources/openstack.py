@@ -121,13 +121,16 @@ class OpenStackDriver(PollingDriver):
             except Exception:  # pragma: no cover - best effort
                 LOG.debug("closing the connection of %s failed", self.name, exc_info=True)
 
-    def send_json(self, method: str, path: str, body: Any = None, *,
-                  proxy: str | None = None, microversion: str | None = None) -> None:
-        """A write request with a JSON body (actions openstacksdk has no stable call for)."""
-        kwargs: dict[str, Any] = {"json": body, "headers": {"Accept": "application/json"}}
+    def http_request(self, method: str, path: str, *, proxy: str | None = None,
+                     microversion: str | None = None, **kwargs: Any) -> Any:
+        """One raw request to the service (``path`` relative to its endpoint, or absolute);
+        an HTTP error is a DatasourceError naming the request and the service's message."""
+        kwargs["headers"] = {"Accept": "application/json"}
         if microversion:
             kwargs["microversion"] = microversion
         if self.config.get("api_timeout"):
+            # per request too: older openstacksdk releases (Debian 12's 0.101) ignore the
+            # connection's api_timeout for raw proxy calls
             kwargs["timeout"] = float(self.config["api_timeout"])
         response = getattr(self.proxy(proxy), method.lower())(path, **kwargs)
         if response.status_code >= 400:
@@ -136,27 +139,20 @@ class OpenStackDriver(PollingDriver):
                 f"{response.status_code} {response.reason or ''}: "
                 f"{_error_message(response)}".rstrip(": "),
                 data={"http_status": response.status_code})
+        return response
+
+    def send_json(self, method: str, path: str, body: Any = None, *,
+                  proxy: str | None = None, microversion: str | None = None) -> None:
+        """A write request with a JSON body (actions openstacksdk has no stable call for)."""
+        self.http_request(method, path, proxy=proxy, microversion=microversion, json=body)
 
     # ------------------------------------------------------------------ reading
     def get_json(self, path: str, *, params: Mapping[str, Any] | None = None,
                  proxy: str | None = None, microversion: str | None = None) -> Any:
         """GET ``path`` (relative to the service endpoint, or absolute) and decode JSON."""
-        p = self.proxy(proxy)
         mv = microversion if microversion is not None else self.MICROVERSION
-        kwargs: dict[str, Any] = {"params": dict(params) if params else None,
-                                  "headers": {"Accept": "application/json"}}
-        if mv:
-            kwargs["microversion"] = mv
-        if self.config.get("api_timeout"):
-            # per request too: older openstacksdk releases (Debian 12's 0.101) ignore the
-            # connection's api_timeout for raw proxy calls
-            kwargs["timeout"] = float(self.config["api_timeout"])
-        response = p.get(path, **kwargs)
-        if response.status_code >= 400:
-            raise exceptions.DatasourceError(
-                f"GET {_short_url(response.url)} failed: HTTP {response.status_code} "
-                f"{response.reason or ''}: {_error_message(response)}".rstrip(": "),
-                data={"http_status": response.status_code})
+        response = self.http_request("GET", path, proxy=proxy, microversion=mv,
+                                     params=dict(params) if params else None)
         try:
             return response.json()
         except ValueError:

@@ -42,6 +42,19 @@ from congress.db.schema import (
 DEFAULT_KIND = "nonrecursive"
 DEFAULT_OWNER = "user"
 
+# statements of the hot paths, built once (SQLAlchemy then reuses their cache keys and
+# compiled forms)
+_POLICY_BY_ID_OR_NAME = sa.select(policies).where(
+    sa.or_(policies.c.id == sa.bindparam("key"), policies.c.name == sa.bindparam("key")))
+_POLICY_BY_ID_OR_NAME_LOCKED = _POLICY_BY_ID_OR_NAME.with_for_update()
+_INSERT_RULE = policy_rules.insert()
+_REVISION = sa.select(policy_revision.c.value).where(policy_revision.c.id == REVISION_ROW_ID)
+_REVISION_LOCKED = _REVISION.with_for_update()
+_BUMP = (policy_revision.update().where(policy_revision.c.id == REVISION_ROW_ID)
+         .values(value=policy_revision.c.value + 1))
+_BUMP_RETURNING = _BUMP.returning(policy_revision.c.value)
+_INSERT_CHANGE = policy_changes.insert()
+
 
 # ---------------------------------------------------------------------- dict builders
 def _policy_dict(m: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,11 +90,6 @@ def _change_dict(m: Mapping[str, Any]) -> dict[str, Any]:
 
 def _not_found(name_or_id: str) -> exceptions.PolicyNotFound:
     return exceptions.PolicyNotFound(f"No policy found with name or id {name_or_id}")
-
-
-_POLICY_BY_ID_OR_NAME = sa.select(policies).where(
-    sa.or_(policies.c.id == sa.bindparam("key"), policies.c.name == sa.bindparam("key")))
-_POLICY_BY_ID_OR_NAME_LOCKED = _POLICY_BY_ID_OR_NAME.with_for_update()
 
 
 def _policy_row(conn: Connection, name_or_id: str, *, for_update: bool = False) -> Any:
@@ -222,9 +230,6 @@ def insert_rule(conn: Connection, policy: str, rule: str, *, comment: str | None
     return _rule_dict(values)
 
 
-_INSERT_RULE = policy_rules.insert()
-
-
 def _resolve_policy_name(conn: Connection, policy: str | None) -> str | None:
     if policy is None:
         return None
@@ -312,15 +317,6 @@ def bump_revision(conn: Connection, policy_name: str, op: str,
     conn.execute(_INSERT_CHANGE, {"revision": revision, "policy_name": policy_name, "op": op,
                                   "object_id": object_id, "created_at": _util.utcnow()})
     return revision
-
-
-# statements built once (SQLAlchemy then reuses their cache keys and compiled forms)
-_REVISION = sa.select(policy_revision.c.value).where(policy_revision.c.id == REVISION_ROW_ID)
-_REVISION_LOCKED = _REVISION.with_for_update()
-_BUMP = (policy_revision.update().where(policy_revision.c.id == REVISION_ROW_ID)
-         .values(value=policy_revision.c.value + 1))
-_BUMP_RETURNING = _BUMP.returning(policy_revision.c.value)
-_INSERT_CHANGE = policy_changes.insert()
 
 
 @connection_or_database(readonly=True)

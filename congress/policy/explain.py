@@ -79,9 +79,11 @@ class _PolicyAwareSolver(Solver):
         return _rule_source(self.rt, self._policy_stack[-1])(lit)
 
 
-def trace_query(rt: Runtime, policy: str, lit: Literal) -> tuple[list[tuple], str]:
-    """Answer ``lit`` top-down through the rules, recording the original-style trace."""
-    tracer = tracer_for(rt)
+def trace_query(rt: Runtime, policy: str, lit: Literal, tracer: Tracer | None = None
+                ) -> tuple[list[tuple], str]:
+    """Answer ``lit`` top-down through the rules, recording the original-style trace (in
+    ``tracer``, when given, after the lines it already holds)."""
+    tracer = tracer or tracer_for(rt)
     solver = _PolicyAwareSolver(rt, tracer)
     answers: list[tuple] = []
     seen = set()

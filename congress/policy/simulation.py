@@ -15,6 +15,7 @@ from congress.datalog.evaluation.topdown import Solver, Tracer, plug
 from congress.datalog.parser import parse_statements
 from congress.exceptions import CongressError, PolicyError, SimulateError
 from congress.policy import kinds
+from congress.policy.explain import trace_query, tracer_for
 
 if TYPE_CHECKING:
     from congress.policy.runtime import Runtime
@@ -43,8 +44,7 @@ def _simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy
     if not isinstance(q, Literal):
         raise SimulateError(f"Query {query} must be an atom")
     seq = parse_statements(sequence) if sequence.strip() else []
-    tracer = Tracer(prefix_of=lambda p: rt.policies[p].abbreviation if p in rt.policies else p) \
-        if trace else None
+    tracer = tracer_for(rt) if trace else None
     # the original's runtime lines: the original answer (delta only), the sequence, the query
     # traced in the new state, its answer, the roll-back; lists are written [a;b]
     if tracer and delta:
@@ -110,10 +110,8 @@ def _simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy
 
 def _trace_query(rt: Runtime, policy: str, q: Literal, tracer: Tracer) -> None:
     """The original-style Call/Exit/Fail trace of answering ``q`` in the current state."""
-    from congress.policy.explain import trace_query
     (lit,), _ = rt._eliminate_query(policy, q)
-    _, text = trace_query(rt, policy, lit)
-    tracer.lines.extend(text.splitlines())
+    trace_query(rt, policy, lit, tracer)
 
 
 def _iterstr(items: Any) -> str:

@@ -371,26 +371,22 @@ class PolicyEngineService(Service):
                     undos.append(undo)
                     applied.append((item, result))
                 revision = db_policies.current_revision(conn)
-        except _BatchRejected:
-            # one change was refused: none of the batch is committed; write each on its own
-            # so the refused one gets its error and the others go through
-            for undo in reversed(undos):
-                undo()
-            retry: dict[_PendingChange, Exception] = {}
-            for item in batch:
-                if not item.done:
-                    retry.update(self._write_batch([item]))
-            return retry
-        except (db_api.DBDeadlock, db_api.DBConnectionError) as e:
-            for undo in reversed(undos):
-                undo()
-            return {item: e for item in batch if not item.done}
         except Exception as e:
+            # nothing of the batch is committed: take its changes out of the Runtime
             for undo in reversed(undos):
                 undo()
-            for item in batch:
-                if not item.done:
-                    item.finish(error=e)
+            pending = [item for item in batch if not item.done]
+            if isinstance(e, _BatchRejected):
+                # one change was refused: write each on its own, so the refused one gets its
+                # error and the others go through
+                retry: dict[_PendingChange, Exception] = {}
+                for item in pending:
+                    retry.update(self._write_batch([item]))
+                return retry
+            if isinstance(e, (db_api.DBDeadlock, db_api.DBConnectionError)):
+                return dict.fromkeys(pending, e)
+            for item in pending:
+                item.finish(error=e)
             return {}
         self.policy_revision = max(self.policy_revision, revision)
         self._update_subscriptions()

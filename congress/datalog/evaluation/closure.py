@@ -209,16 +209,12 @@ def patched(adj: dict[Node, set[Node]], remove: Iterable[tuple[Node, Node]] = ()
             add: Iterable[tuple[Node, Node]] = ()) -> Succ:
     """Successor function of ``adj`` with some edges removed and others added (no copy of adj)."""
     patch: dict[Node, set[Node]] = {}
-    for u, v in remove:
-        s = patch.get(u)
-        if s is None:
-            s = patch[u] = set(adj.get(u, EMPTY))
-        s.discard(v)
-    for u, v in add:
-        s = patch.get(u)
-        if s is None:
-            s = patch[u] = set(adj.get(u, EMPTY))
-        s.add(v)
+    for edges, change in ((remove, set.discard), (add, set.add)):
+        for u, v in edges:
+            s = patch.get(u)
+            if s is None:
+                s = patch[u] = set(adj.get(u, EMPTY))
+            change(s, v)
     if not patch:
         return lambda n: adj.get(n, EMPTY)
     return lambda n: patch[n] if n in patch else adj.get(n, EMPTY)

@@ -683,8 +683,7 @@ class _Run:
     def _closure_rebuild(self, head: Key, edge: Key) -> tuple[list[Row], list[Row]]:
         p = self.p
         succ = p.relation(edge).adjacency(0, 1)
-        get = succ.get
-        sets = closure.reach_sets(lambda n: get(n, closure.EMPTY), list(succ))
+        sets = closure.reach_sets(closure.patched(succ), list(succ))
         new: dict[Row, int] = {}
         for x, reach in sets.items():
             new.update(zip(zip(itertools.repeat(x), reach), itertools.repeat(1)))

@@ -182,39 +182,38 @@ class Solver:
             if not produced:
                 self._trace(policy, depth, "Fail", str(shown))
             return
-        rules = self.rules(shown) if self.rules is not None else None
-        # rows: the table's contents, or its explicit facts when its rules are walked below
-        for row in self.rows(shown):
-            nb = unify_row(lit.args, row, binding)
-            if nb is None:
-                continue
+        for nb in self._matches(lit, shown, binding, policy, depth):
             if produced:
                 self._trace(policy, depth, "Redo", str(shown))
             self._trace(policy, depth, "Exit", str(plug(lit, nb)))
             produced = True
             yield nb
-        if rules is not None:
-            for rule, rule_policy in rules:
-                rule = self._rename(rule)
-                head = rule.head
-                hb = unify_terms(head.args, shown.args, {})
-                if hb is None:
-                    continue
-                self._trace(policy, depth + 1, "Note", f"Trying {rule}")
-                for sol in self.solve(list(rule.body), rule_policy, hb, depth + 1):
-                    row = tuple(resolve(a, sol) for a in head.args)
-                    if any(t.is_variable for t in row):
-                        continue
-                    nb = unify_row(lit.args, tuple(t.value for t in row), binding)
-                    if nb is None:
-                        continue
-                    if produced:
-                        self._trace(policy, depth, "Redo", str(shown))
-                    self._trace(policy, depth, "Exit", str(plug(lit, nb)))
-                    produced = True
-                    yield nb
         if not produced:
             self._trace(policy, depth, "Fail", str(shown))
+
+    def _matches(self, lit: Literal, shown: Literal, binding: Binding, policy: str,
+                 depth: int) -> Iterator[Binding]:
+        """Bindings of a table literal: from its rows (the table's contents, or its explicit
+        facts when it has rules), then from each of its rules walked top-down."""
+        rules = self.rules(shown) if self.rules is not None else None
+        for row in self.rows(shown):
+            nb = unify_row(lit.args, row, binding)
+            if nb is not None:
+                yield nb
+        for rule, rule_policy in rules or ():
+            rule = self._rename(rule)
+            head = rule.head
+            hb = unify_terms(head.args, shown.args, {})
+            if hb is None:
+                continue
+            self._trace(policy, depth + 1, "Note", f"Trying {rule}")
+            for sol in self.solve(list(rule.body), rule_policy, hb, depth + 1):
+                row = tuple(resolve(a, sol) for a in head.args)
+                if any(t.is_variable for t in row):
+                    continue
+                nb = unify_row(lit.args, tuple(t.value for t in row), binding)
+                if nb is not None:
+                    yield nb
 
 
 def unify_terms(pattern: tuple[Term, ...], target: tuple[Term, ...], binding: Binding
