@@ -22,6 +22,8 @@ setup(
         "server": [
             "oslo.config>=9.0",
             "oslo.messaging>=14.0",
+            # oslo.service >= 4 runs on threads only with it (see congress/bus/threads.py)
+            "cotyledon>=1.7",
             "oslo.policy>=4.0",
             "oslo.middleware>=5.0",
             "keystonemiddleware>=10.0",

@@ -4,6 +4,8 @@
 #   bash scripts/dev.sh server [congress-server options]   all-in-one server on 127.0.0.1:1789
 #   bash scripts/dev.sh test [pytest options]              the whole test suite
 #   bash scripts/dev.sh setup                              only install what is needed
+#   bash scripts/dev.sh setup-db                           MariaDB/RabbitMQ/HAProxy and the
+#                                                          MariaDB test user only
 #   bash scripts/dev.sh test-debian [pytest options]       unit + server tests on Debian 12's
 #                                                          python3-* packages (.venv-debian)
 #
@@ -80,6 +82,33 @@ setup_services() {
         as_root rabbitmq-server -detached
         wait_port 5672 RabbitMQ
     fi
+    setup_test_db
+}
+
+# The tests log in to MariaDB as a dedicated user (CONGRESS_TEST_MYSQL_URL, default
+# mysql+pymysql://congress_test:congress_test@127.0.0.1:3306) that may create and drop databases
+# named congress*. It is created here, idempotently, through the unix socket as MariaDB's root
+# (a fresh Debian MariaDB lets root in by socket only). A user who sets CONGRESS_TEST_MYSQL_URL
+# brings their own account.
+TEST_DB_USER=congress_test
+TEST_DB_PASSWORD=congress_test
+
+setup_test_db() {
+    if [ -n "${CONGRESS_TEST_MYSQL_URL:-}" ]; then
+        log "CONGRESS_TEST_MYSQL_URL is set: not creating the MariaDB test user"
+        return 0
+    fi
+    local sql="" host
+    for host in localhost 127.0.0.1; do
+        sql+="CREATE USER IF NOT EXISTS '$TEST_DB_USER'@'$host' IDENTIFIED BY '$TEST_DB_PASSWORD';"
+        sql+="ALTER USER '$TEST_DB_USER'@'$host' IDENTIFIED BY '$TEST_DB_PASSWORD';"
+        sql+="GRANT ALL PRIVILEGES ON \`congress%\`.* TO '$TEST_DB_USER'@'$host';"
+    done
+    if ! as_root mariadb --protocol=socket -uroot -e "$sql"; then
+        log "could not create the MariaDB test user through the unix socket as root;"
+        log "set CONGRESS_TEST_MYSQL_URL to an account that may create databases named congress*"
+        return 1
+    fi
 }
 
 DEBIAN_PACKAGES="python3-venv python3-oslo.messaging python3-oslo.config python3-oslo.policy
@@ -109,6 +138,9 @@ case "$cmd" in
     setup)
         setup_python
         ;;
+    setup-db)
+        setup_services
+        ;;
     server)
         setup_python
         exec "$VENV/bin/congress-server" "$@"
@@ -125,7 +157,7 @@ case "$cmd" in
             tests/functional/test_server_policies.py tests/functional/test_ha_policy.py "$@"
         ;;
     *)
-        sed -n '2,12p' "$0"
+        sed -n '2,/^set /{/^#/p}' "$0"
         exit 2
         ;;
 esac

@@ -8,6 +8,7 @@ lists (collection GETs) pretty-printed with an indent of 2, ``application/json; 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import OrderedDict
 from typing import Any, Protocol
@@ -20,6 +21,11 @@ from congress.api.errors import JSON_CONTENT_TYPE, MethodNotSupported, NotFoundE
 from congress.api.jsonfmt import dumps_pretty
 from congress.policy.runtime import FrozenResults
 
+LOG = logging.getLogger(__name__)
+
+#: how long a datasource write waits for this node's engine to apply it (seconds)
+WRITE_VISIBLE_TIMEOUT = 10.0
+
 ENGINE = "__engine"
 LIBRARY = "__library"
 DS_MANAGER = "_ds_manager"
@@ -29,6 +35,8 @@ class Backend(Protocol):
     def call(self, service_id: str, method: str, **kwargs: Any) -> Any: ...
 
     def node_info(self) -> dict[str, Any]: ...
+
+    def wait_for_data(self, fence: dict[str, Any], timeout: float) -> bool: ...
 
 
 class ApiState:
@@ -153,6 +161,16 @@ class Resource:
 
     def json_body(self, req: falcon.Request, *, allow_empty: bool = False) -> Any:
         return parsing.parse_json(req, self.state.body_limit, allow_empty=allow_empty)
+
+    def wait_until_visible(self, service: str) -> None:
+        """After a write to datasource ``service``: wait (at most
+        :data:`WRITE_VISIBLE_TIMEOUT`) until this node's engine reflects it, so that the
+        response's ``X-Congress-Data-Revision`` is a revision that includes the write and reads
+        on this node see it."""
+        fence = self.call(service, "publication_state")
+        if not self.backend.wait_for_data(fence, WRITE_VISIBLE_TIMEOUT):
+            LOG.info("write to %s not yet applied by this node's engine after %.0f s",
+                     service, WRITE_VISIBLE_TIMEOUT)
 
     def datasource_name(self, ds_id: str) -> str:
         """Name (= bus service id) of the datasource named or identified by ``ds_id``."""

@@ -187,7 +187,9 @@ class DatasourceWebhook(Resource):
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, ds_id: str) -> None:
         payload = self.json_body(req)
-        self.call(self.datasource_name(ds_id), "webhook", payload=payload)
+        service = self.datasource_name(ds_id)
+        self.call(service, "webhook", payload=payload)
+        self.wait_until_visible(service)
         send_empty(resp)
 
 
@@ -198,5 +200,7 @@ class DatasourceTableWebhook(Resource):
     def on_post(self, req: falcon.Request, resp: falcon.Response, ds_id: str,
                 table_id: str) -> None:
         payload = self.json_body(req)
-        self.call(self.datasource_name(ds_id), "webhook", payload=payload, table=table_id)
+        service = self.datasource_name(ds_id)
+        self.call(service, "webhook", payload=payload, table=table_id)
+        self.wait_until_visible(service)
         send_empty(resp)

@@ -123,7 +123,9 @@ class DatasourceRows(Resource):
         rows = self.json_body(req)
         if not isinstance(rows, list):
             raise BadRequest("The request body must be a JSON array of rows")
-        self.call(self.datasource_name(ds_id), "replace_table", table=table_id, rows=rows)
+        service = self.datasource_name(ds_id)
+        self.call(service, "replace_table", table=table_id, rows=rows)
+        self.wait_until_visible(service)
         send_empty(resp)
 
 

@@ -9,10 +9,14 @@ import logging
 import threading
 from typing import Any
 
-import oslo_messaging
-from oslo_config import cfg
-from oslo_messaging import opts as messaging_opts
-from oslo_serialization import jsonutils
+from congress.bus.threads import use_threads
+
+use_threads()  # before oslo.messaging is imported  # noqa: E402 below
+
+import oslo_messaging  # noqa: E402
+from oslo_config import cfg  # noqa: E402
+from oslo_messaging import opts as messaging_opts  # noqa: E402
+from oslo_serialization import jsonutils  # noqa: E402
 
 LOG = logging.getLogger(__name__)
 

@@ -20,12 +20,24 @@ from typing import Any
 
 from oslo_config import cfg
 
-from congress import config, exceptions
+from congress import exceptions
+from congress.cmd import cli
 
 LOG = logging.getLogger("congress.db_manage")
 
-DESCRIPTION = ("Manage the schema of the Congress database given by [database] connection "
-               "(alembic migrations).")
+DESCRIPTION = """\
+Manage the schema of the Congress database given by [database] connection (alembic
+migrations). congress-server upgrades the schema by itself at start; this tool does it
+beforehand (e.g. for a MySQL database several nodes share) and inspects it."""
+
+EPILOG = """\
+examples:
+  congress-db-manage --config-file /etc/congress/congress.conf upgrade
+  congress-db-manage --config-file /etc/congress/congress.conf current
+  congress-db-manage --config-file /etc/congress/congress.conf upgrade head --sql
+  congress-db-manage --config-file /etc/congress/congress.conf downgrade base
+
+Run 'congress-db-manage COMMAND --help' for a command's own options."""
 
 
 def _database(conf: cfg.ConfigOpts) -> Any:
@@ -184,11 +196,11 @@ def _setup_logging(conf: cfg.ConfigOpts) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    conf = config.new_conf()
+    conf = cli.new_conf()
     conf.register_cli_opt(command_opt)
     try:
         conf(args=sys.argv[1:] if argv is None else argv, project="congress",
-             prog="congress-db-manage", description=DESCRIPTION)
+             prog="congress-db-manage", description=DESCRIPTION, epilog=EPILOG)
     except cfg.Error as exc:
         print(f"congress-db-manage: {exc}", file=sys.stderr)
         return 2

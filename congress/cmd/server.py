@@ -1,13 +1,6 @@
 """``congress-server``: run a Congress node (all-in-one, or API/policy-engine/datasource roles).
 
-Examples::
-
-    congress-server                                   # all-in-one: SQLite, in-process bus, :1789
-    congress-server --config-file /etc/congress/congress.conf --api --policy-engine --node-id pe-1
-    congress-server --config-file /etc/congress/congress.conf --datasources --node-id dsd
-
-Without a configuration file (none given and none in ~/.congress, ~/, /etc/congress, /etc) the
-server runs all-in-one on its defaults and says so in its log.
+See :data:`DESCRIPTION` and :data:`EPILOG` (what ``--help`` prints).
 """
 
 from __future__ import annotations
@@ -21,9 +14,26 @@ from typing import Any
 from oslo_config import cfg
 
 from congress import config, exceptions
-from congress.cmd import logging_setup
+from congress.cmd import cli, logging_setup
 
 LOG = logging.getLogger("congress.server")
+
+DESCRIPTION = """\
+Run a Congress node: all-in-one (the default), or any of the API, policy-engine and
+datasource roles of a multi-process deployment."""
+
+EPILOG = """\
+examples:
+  all-in-one on its defaults (SQLite under the state directory, in-process bus,
+  no authentication, http://127.0.0.1:1789):
+    congress-server
+  a policy-engine node with the API, and the datasource node, of a cluster:
+    congress-server --config-file /etc/congress/congress.conf --api --policy-engine --node-id pe-1
+    congress-server --config-file /etc/congress/congress.conf --datasources --node-id dsd
+
+Without --config-file the first of ~/.congress/congress.conf, ~/congress.conf,
+/etc/congress/congress.conf and /etc/congress.conf that exists is read; with none the server
+runs all-in-one on its defaults and says so in its log."""
 
 
 class BusBackend:
@@ -38,6 +48,13 @@ class BusBackend:
         return self.node.call(service_id, method, prefer_local=True,
                               timeout=float(self.conf.dse.long_timeout), **kwargs)
 
+    def wait_for_data(self, fence: dict[str, Any], timeout: float) -> bool:
+        """Wait until this node's engine reflects a datasource write (see
+        ``PolicyEngineService.wait_applied``); False without an engine or on timeout."""
+        if self.engine is None:
+            return False
+        return self.engine.wait_applied(fence, timeout)
+
     def node_info(self) -> dict[str, Any]:
         if self.engine is not None:
             status = self.engine.status()
@@ -48,15 +65,14 @@ class BusBackend:
 
 
 def parse_args(argv: list[str] | None) -> cfg.ConfigOpts:
-    conf = cfg.ConfigOpts()
-    config.register_opts(conf)
+    conf = cli.new_conf()
     config.register_cli_opts(conf)
     files = cfg.find_config_files(project="congress")
     conf(argv, project="congress", prog="congress-server",
          default_config_files=files,
          usage="congress-server [--config-file FILE] [--api] [--policy-engine] "
                "[--datasources] [--node-id ID]",
-         description=__doc__)
+         description=DESCRIPTION, epilog=EPILOG)
     return conf
 
 

@@ -141,6 +141,7 @@ class DataSourceDriver(bus.Service):
     rpc_methods = frozenset({
         "get_status", "get_schema", "get_table_spec", "get_actions", "list_tables",
         "get_rows", "replace_table", "webhook", "request_refresh", "request_execute",
+        "publication_state",
     })
 
     # ------------------------------------------------------------------ class-level API
@@ -378,6 +379,15 @@ class DataSourceDriver(bus.Service):
         self.check_readable(table)
         rows = self.table_rows(table)
         return [list(r) for r in sorted(rows, key=_row_sort_key)]
+
+    def publication_state(self) -> dict[str, Any]:
+        """Where this datasource's publications stand: ``{"publisher", "incarnation",
+        "seqnums": {table: seqnum}}``. Asked right after a write, it is a fence: an engine that
+        has applied these sequence numbers reflects the write (see
+        ``PolicyEngineService.wait_applied``)."""
+        with self._lock:
+            return {"publisher": self.service_id, "incarnation": self.incarnation,
+                    "seqnums": self.published_tables()}
 
     # ------------------------------------------------------------------ RPC: writes
     def replace_table(self, table: str, rows: Any) -> None:

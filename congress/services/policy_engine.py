@@ -70,6 +70,7 @@ class PolicyEngineService(Service):
         self.conf = conf
         self.rt = runtime or Runtime()
         self.lock = threading.RLock()
+        self._applied = threading.Condition(self.lock)  # notified when data is applied
         self.policy_revision = 0
         self.data_seqnums: dict[tuple[str, str], tuple[str, int]] = {}
         self.datasources: dict[str, dict[str, Any]] = {}   # name -> {"id", "driver"}
@@ -745,8 +746,33 @@ class PolicyEngineService(Service):
                 LOG.error("data for %s:%s rejected: %s", publisher_id, table, e)
                 return
             self.data_seqnums[(publisher_id, table)] = (update.incarnation, update.seqnum)
+            self._applied.notify_all()
         LOG.debug("applied %s of %s:%s seq %d", "snapshot" if update.is_snapshot else "delta",
                   publisher_id, table, update.seqnum)
+
+    def wait_applied(self, fence: dict[str, Any], timeout: float) -> bool:
+        """Wait until this engine has applied a datasource's publications up to ``fence``
+        (``publication_state()`` of the datasource, asked after a write); True once it has.
+
+        Tables the engine does not subscribe to need nothing. A table seen in another
+        incarnation of the publisher than the fence's is waited for until the engine is
+        resynchronised with the fence's one. Never called with the engine lock held.
+        """
+        publisher = fence.get("publisher")
+        incarnation = fence.get("incarnation")
+        wanted = dict(fence.get("seqnums") or {})
+
+        def applied() -> bool:
+            for table, seqnum in wanted.items():
+                if (publisher, table) not in self.subscribed:
+                    continue
+                have = self.data_seqnums.get((publisher, table))
+                if have is None or have[0] != incarnation or have[1] < seqnum:
+                    return False
+            return True
+
+        with self._applied:
+            return self._applied.wait_for(applied, timeout)
 
     # ================================================================== actions
     def _on_actions(self, update: Update) -> None:

@@ -95,8 +95,9 @@ def ensure_base() -> str:
         for path in ("etc/hostname", "etc/machine-id"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(tmp, path))
-        open(os.path.join(tmp, "etc/machine-id"), "w").close()
-        open(os.path.join(tmp, ".congress-lab-complete"), "w").close()
+        for path in ("etc/machine-id", ".congress-lab-complete"):
+            with open(os.path.join(tmp, path), "w"):
+                pass
         os.rename(tmp, root)
         log(f"base root ready in {time.monotonic() - t0:.0f} s")
     return root
@@ -222,8 +223,8 @@ class Host:
                 raise RuntimeError(f"systemd-nspawn for {self.name} exited {proc.returncode}; "
                                    f"see {self.console}")
             with contextlib.suppress(OSError):
-                for child in open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split():
-                    if open(f"/proc/{child}/comm").read().strip() == "systemd":
+                for child in _read(f"/proc/{proc.pid}/task/{proc.pid}/children").split():
+                    if _read(f"/proc/{child}/comm").strip() == "systemd":
                         self.leader = int(child)
             time.sleep(0.1)
         if not self.leader:
@@ -277,6 +278,11 @@ class Host:
 
     def state(self) -> dict[str, Any]:
         return {"ip": self.ip, "leader": self.leader, "nspawn": self.nspawn}
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
 
 
 def _pid_alive(pid: int) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,7 +24,12 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(os.path.dirname(sys.executable), "congress-server")
 RABBIT_URL = "rabbit://guest:guest@127.0.0.1:5672/"
-MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+# The MariaDB server the tests use, as a SQLAlchemy URL without a database. The default is the
+# dedicated test user that ``bash scripts/dev.sh test`` creates (idempotently, through the unix
+# socket as root); the tests never log in as root.
+MYSQL_URL = os.environ.get("CONGRESS_TEST_MYSQL_URL",
+                           "mysql+pymysql://congress_test:congress_test@127.0.0.1:3306")
+MARIADBD = "/usr/sbin/mariadbd"
 
 
 def free_port() -> int:
@@ -38,16 +44,61 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
     return False
 
 
-def ensure_mariadb() -> None:
-    if port_open(3306):
+def _mysql_url() -> Any:
+    from sqlalchemy.engine import make_url
+    return make_url(MYSQL_URL)
+
+
+def ensure_mariadb(timeout: float = 60.0) -> None:
+    """Make sure MariaDB answers on the test URL's host and port; start it if need be (as the
+    Debian package's init script would)."""
+    url = _mysql_url()
+    host, port = url.host or "127.0.0.1", url.port or 3306
+    if port_open(port, host):
         return
+    if not os.path.exists(MARIADBD):
+        raise RuntimeError(f"MariaDB is not running on {host}:{port} and {MARIADBD} is not "
+                           "installed (bash scripts/dev.sh test installs it)")
+    os.makedirs("/run/mysqld", exist_ok=True)  # socket and pid directory of the package
+    shutil.chown("/run/mysqld", "mysql", "mysql")
     subprocess.run(["start-stop-daemon", "--start", "--oknodo", "--background", "--exec",
-                    "/usr/sbin/mariadbd"], check=False)
-    for _ in range(120):
-        if port_open(3306):
+                    MARIADBD], check=False)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(port, host):
             return
         time.sleep(0.5)
-    raise RuntimeError("MariaDB is not running on 127.0.0.1:3306 and could not be started")
+    raise RuntimeError(f"MariaDB did not start listening on {host}:{port} in {timeout:.0f} s")
+
+
+def mariadb_admin() -> Any:
+    """A PyMySQL connection (autocommit) as the test user, with a clear error when that user
+    cannot log in."""
+    import pymysql
+    url = _mysql_url()
+    try:
+        return pymysql.connect(host=url.host or "127.0.0.1", port=url.port or 3306,
+                               user=url.username or "", password=url.password or "",
+                               autocommit=True)
+    except pymysql.err.OperationalError as e:
+        raise RuntimeError(
+            f"cannot log in to MariaDB as {url.username!r} ({e}): run `bash scripts/dev.sh "
+            "setup-db` to create the test user, or point CONGRESS_TEST_MYSQL_URL at a user "
+            "that may create databases named congress*") from e
+
+
+def create_database(prefix: str = "congress_test") -> tuple[str, str]:
+    """A new empty utf8mb4 database; returns (name, SQLAlchemy URL)."""
+    ensure_mariadb()
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with mariadb_admin() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+    return name, f"{MYSQL_URL.rstrip('/')}/{name}?charset=utf8mb4"
+
+
+def drop_database(name: str) -> None:
+    with mariadb_admin() as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
 
 def ensure_rabbitmq() -> None:
@@ -65,21 +116,10 @@ class MariaDBDatabase:
     """A fresh database on the local MariaDB, dropped by :meth:`drop`."""
 
     def __init__(self, prefix: str = "congress_ft") -> None:
-        import pymysql
-        ensure_mariadb()
-        self.name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-        conn = pymysql.connect(**MARIADB)
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{self.name}` CHARACTER SET utf8mb4")
-        conn.close()
-        self.url = (f"mysql+pymysql://root@127.0.0.1:3306/{self.name}?charset=utf8mb4")
+        self.name, self.url = create_database(prefix)
 
     def drop(self) -> None:
-        import pymysql
-        conn = pymysql.connect(**MARIADB)
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{self.name}`")
-        conn.close()
+        drop_database(self.name)
 
 
 class Response:

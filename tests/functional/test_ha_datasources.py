@@ -134,3 +134,30 @@ def test_actions_once_and_leader_failover(cluster):
     assert executions(cluster.db.url, "fixer") == Counter({("a",): 1, ("b",): 1})
     # heartbeat_timeout is 3 s in the test cluster: the new leader acted within 2 timeouts
     assert took < 2 * 3 + 2, took
+
+
+def test_a_push_answers_once_the_answering_engine_has_it(tmp_path):
+    """The PUT's X-Congress-Data-Revision counts the push, and a read on the same engine right
+    after it (no waiting) sees the rows; the push crosses RabbitMQ to the datasource node and
+    its publication comes back."""
+    cluster = Cluster(str(tmp_path), pes=1, dsd=True).start()
+    try:
+        pe = cluster.pes[0]
+        r = pe.post("/v1/data-sources", {"name": "inventory", "driver": "push", "config": {
+            "description": "pushed servers", "persist_data": "true"}})
+        assert r.status == 201, r
+        assert pe.post("/v1/policies/classification/rules",
+                       {"rule": 'down(x) :- inventory:data(x, "down")'}).status == 201
+        revisions = []
+        for n, data in enumerate(([["a", "down"]], [["a", "down"], ["b", "down"]],
+                                  [["b", "down"]]), 1):
+            r = pe.request("PUT", "/v1/data-sources/inventory/tables/data/rows", data)
+            assert r.status == 200, r
+            revisions.append(int(r.headers["X-Congress-Data-Revision"]))
+            read = pe.get("/v1/policies/classification/tables/down/rows")
+            assert sorted(tuple(x["data"]) for x in read.json["results"]) == \
+                sorted((row[0],) for row in data), (n, read)
+            assert int(read.headers["X-Congress-Data-Revision"]) >= revisions[-1]
+        assert revisions[0] >= 1 and revisions == sorted(set(revisions)), revisions
+    finally:
+        cluster.stop()

@@ -2,7 +2,8 @@
 
 Keystone (PyPI ``keystone``) lives in its own virtualenv ``.venv-keystone`` (its dependencies
 clash with ours); ``scripts``-free: the fixture creates the venv with pip if it is missing. It
-runs on SQLite under uWSGI on 127.0.0.1, bootstrapped with ``keystone-manage db_sync``,
+runs on SQLite under waitress (pure Python: nothing to compile, so a host without a C compiler
+runs it too) on 127.0.0.1, bootstrapped with ``keystone-manage db_sync``,
 ``fernet_setup``, ``credential_setup`` and ``bootstrap``.
 """
 
@@ -20,12 +21,22 @@ from typing import Any
 import pytest
 import requests
 
-from tests.functional.db.conftest import create_database, drop_database, ensure_mariadb
+from tests.functional.harness import create_database, drop_database, ensure_mariadb
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 KEYSTONE_VENV = os.environ.get("CONGRESS_KEYSTONE_VENV", os.path.join(ROOT, ".venv-keystone"))
 ADMIN_PASSWORD = "keystone-admin-pw"
+# Keystone's WSGI module parses sys.argv with oslo.config at import, so the server's own
+# arguments must be gone by then.
+SERVE_KEYSTONE = """\
+import sys
+port = int(sys.argv[1])
+sys.argv = ["keystone"]
+import waitress
+from keystone.wsgi.api import application
+waitress.serve(application, host="127.0.0.1", port=port, threads=4)
+"""
 
 
 @pytest.fixture
@@ -45,13 +56,15 @@ def _free_port() -> int:
 def ensure_keystone_venv() -> str:
     """The keystone virtualenv (created with pip from PyPI if missing)."""
     manage = os.path.join(KEYSTONE_VENV, "bin", "keystone-manage")
-    uwsgi = os.path.join(KEYSTONE_VENV, "bin", "uwsgi")
-    if os.path.exists(manage) and os.path.exists(uwsgi):
+    serve = os.path.join(KEYSTONE_VENV, "bin", "waitress-serve")
+    if os.path.exists(manage) and os.path.exists(serve):
         return KEYSTONE_VENV
     base = shutil.which("python3.11") or sys.executable
     subprocess.run([base, "-m", "venv", KEYSTONE_VENV], check=True, timeout=300)
-    subprocess.run([os.path.join(KEYSTONE_VENV, "bin", "pip"), "install", "-q", "keystone",
-                    "uwsgi"], check=True, timeout=1800)
+    # --only-binary: a dependency that would need a C compiler fails here, loudly, instead of
+    # passing on a machine that happens to have one
+    subprocess.run([os.path.join(KEYSTONE_VENV, "bin", "pip"), "install", "-q",
+                    "--only-binary", ":all:", "keystone", "waitress"], check=True, timeout=1800)
     return KEYSTONE_VENV
 
 
@@ -98,12 +111,10 @@ key_repository = {workdir}/credential-keys
                     "--bootstrap-internal-url", self.url, "--bootstrap-region-id",
                      "RegionOne"))
         env = {**os.environ, "OS_KEYSTONE_CONFIG_FILES": self.conf}
-        self.proc = subprocess.Popen(
-            [os.path.join(self.venv, "bin", "uwsgi"), "--http11-socket",
-             f"127.0.0.1:{self.port}", "--module", "keystone.wsgi.api:application",
-             "--virtualenv", self.venv, "--master", "--processes", "1", "--threads", "4",
-             "--die-on-term", "--logto", os.path.join(self.workdir, "uwsgi.log")],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(os.path.join(self.workdir, "waitress.log"), "ab") as log:
+            self.proc = subprocess.Popen(
+                [os.path.join(self.venv, "bin", "python"), "-c", SERVE_KEYSTONE, str(self.port)],
+                env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -115,7 +126,7 @@ key_repository = {workdir}/credential-keys
                 break
             time.sleep(0.3)
         self.stop()
-        raise RuntimeError(f"keystone did not start; see {self.workdir}/uwsgi.log")
+        raise RuntimeError(f"keystone did not start; see {self.workdir}/waitress.log")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -274,6 +274,10 @@ class FakeDatasourceService:
     def webhook(self, payload: Any, table: str | None = None) -> None:
         self.webhooks.append((payload, table))
 
+    def publication_state(self) -> dict[str, Any]:
+        return {"publisher": self.name, "incarnation": "inc-1",
+                "seqnums": {t: 1 for t in self.tables}}
+
     def request_refresh(self) -> None:
         self.refreshes += 1
 
@@ -345,6 +349,7 @@ class FakeBackend:
                                      "data_revision": 7, "healthy": True,
                                      "detail": {"services": ["__engine"]}}
         self.node_info_error: BaseException | None = None
+        self.waited: list[dict[str, Any]] = []
 
     def _target(self, service_id: str) -> Any:
         if service_id == "__engine":
@@ -366,6 +371,10 @@ class FakeBackend:
         if handler is None or method.startswith("_"):
             raise exc.BadRequest(f"Method {method} not supported for datasource {service_id}")
         return copy.deepcopy(handler(**kwargs))
+
+    def wait_for_data(self, fence: dict[str, Any], timeout: float) -> bool:
+        self.waited.append(fence)
+        return True
 
     def node_info(self) -> dict[str, Any]:
         if self.node_info_error is not None:
