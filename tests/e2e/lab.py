@@ -201,7 +201,7 @@ class Host:
         return bool(self.leader) and os.path.exists(f"/proc/{self.leader}")
 
     # ------------------------------------------------------------------ lifecycle
-    def boot(self, base: str, binds: Sequence[str] = ()) -> None:
+    def boot(self, base: str, binds: Sequence[str] = (), ro_binds: Sequence[str] = ()) -> None:
         for sub in ("upper", "work", "root"):
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
         _run(["mount", "-t", "overlay", "overlay", "-o",
@@ -212,7 +212,8 @@ class Host:
         argv = ["systemd-nspawn", "-D", self.root, "--boot", "--register=no", "--keep-unit",
                 f"--network-namespace-path=/run/netns/{self.netns}", f"--machine={self.name}",
                 f"--hostname={self.name}", "--resolv-conf=copy-host", "--timezone=off",
-                "--console=read-only", "-q", *(f"--bind={b}" for b in binds)]
+                "--console=read-only", "-q", *(f"--bind={b}" for b in binds),
+                *(f"--bind-ro={b}" for b in ro_binds)]
         with open(self.console, "ab") as console:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console,
                                     stderr=subprocess.STDOUT, start_new_session=True)
@@ -374,9 +375,10 @@ class Lab:
         self._save()
         return self
 
-    def add_host(self, name: str, *, suffix: int | None = None,
-                 binds: Sequence[str] = ()) -> Host:
-        """Boot a new clean host named ``name`` at ``.suffix`` (default: next free)."""
+    def add_host(self, name: str, *, suffix: int | None = None, binds: Sequence[str] = (),
+                 ro_binds: Sequence[str] = ()) -> Host:
+        """Boot a new clean host named ``name`` at ``.suffix`` (default: next free);
+        ``binds``/``ro_binds`` are ``SRC[:DST]`` directories of this machine mounted inside."""
         if not _NAME.match(name):
             raise ValueError(f"host name must match {_NAME.pattern}: {name!r}")
         base = ensure_base()
@@ -395,7 +397,7 @@ class Lab:
                     ["route", "add", "default", "via", self.gateway]):
             _run(["ip", "-n", host.netns, *cmd])
         t0 = time.monotonic()
-        host.boot(base, binds)
+        host.boot(base, binds, ro_binds)
         self._save()
         log(f"host {name} ({host.ip}) booted in {time.monotonic() - t0:.1f} s")
         return host
