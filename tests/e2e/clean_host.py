@@ -4,7 +4,8 @@ Boots a bare host (debootstrap minbase + systemd; nothing else) with :mod:`tests
 inside it, as a new user would:
 
 1. runs the README's "get the code" block (``apt-get install git curl``, ``git clone``), cloning
-   this checkout's HEAD commit (mounted read-only at ``/src``) in place of the repository URL;
+   this checkout's HEAD commit (a bare copy mounted read-only at ``/src``) in place of the
+   repository URL;
 2. starts ``bash scripts/dev.sh server`` and waits until it answers on :1789;
 3. runs the README's examples against it (every call must answer 2xx, see
    :mod:`tests.readme_examples`);
@@ -70,8 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     lab = Lab("ch" + uuid.uuid4().hex[:6], owner=0 if args.keep else None)
     lab.up()
     try:
-        host = lab.add_host("clean", ro_binds=[f"{ROOT}:/src"])
-        host.run("git config --global --add safe.directory '*' 2>/dev/null || true")
+        # what the host clones: a bare copy of this checkout (a worktree's .git points
+        # outside of it), whose HEAD is this checkout's
+        src = os.path.join(lab.dir, "src.git")
+        subprocess.run(["git", "clone", "--quiet", "--bare", ROOT, src], check=True)
+        host = lab.add_host("clean", ro_binds=[f"{src}:/src"])
 
         def step(name: str, script: str, **kw: object) -> subprocess.CompletedProcess:
             log(f"step: {name}")
@@ -81,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"step: {name}: exit {proc.returncode} after {times[name]:.0f} s")
             return proc
 
-        # 1. get the code (the README's block; git is not there yet, so no safe.directory
-        #    setting could be made before: /src is root's own anyway)
+        # 1. get the code (the README's block)
         proc = step("get the code", "set -e\ncd /root\n" + get_code_block(), stream=True)
         if proc.returncode != 0:
             failed = "getting the code failed"
