@@ -98,15 +98,14 @@ def main(argv: list[str] | None = None) -> int:
         # 2. the server, until it answers
         log("step: bash scripts/dev.sh server")
         t0 = time.monotonic()
-        host.run("cd /root/congress && setsid nohup bash scripts/dev.sh server "
-                 ">/root/server.log 2>&1 </dev/null &")
+        host.run("(cd /root/congress && exec setsid bash scripts/dev.sh server) "
+                 ">/root/server.log 2>&1 </dev/null & echo $! >/root/server.pid")
         deadline = time.monotonic() + 1200
         while time.monotonic() < deadline:
             if host.run("curl -sf localhost:1789/ >/dev/null", check=False).returncode == 0:
                 break
-            if host.run("pgrep -f 'dev.sh server|congress-server' >/dev/null",
-                        check=False).returncode != 0:
-                break
+            if host.run("kill -0 $(cat /root/server.pid)", check=False).returncode != 0:
+                break  # the server exited
             time.sleep(2)
         times["dev.sh server: first answer"] = time.monotonic() - t0
         if host.run("curl -sf localhost:1789/ >/dev/null", check=False).returncode != 0:
@@ -122,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             print(proc.stdout, proc.stderr, sep="\n")
             failed = "README examples failed: " + "; ".join(problems)
             return 1
-        host.run("pkill -f congress-server; sleep 1", check=False)
+        host.run("kill -TERM -- -$(cat /root/server.pid)", check=False)
         if args.no_tests:
             return 0
 
