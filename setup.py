@@ -1,18 +1,21 @@
 """Packaging for Congress: policy as a service, rebuilt in Python."""
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 setup(
     name="congress",
     version="0.1.0",
     description="Policy as a service for clouds: Datalog policies over cloud data",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.11",
+    # the packages sit where their names say: an editable install is a plain .pth entry
+    package_dir={"": "."},
     packages=find_packages(include=["congress", "congress.*"]),
     include_package_data=True,
-    package_data={"congress.db": ["migrations/*.ini", "migrations/*.mako",
-                                  "migrations/versions/*.py"]},
+    package_data={"congress.db": ["migrations/*.ini", "migrations/*.mako"]},
     install_requires=[
         # Lower bounds are the versions Debian 12 ships as python3-* packages.
         "python-dateutil>=2.8",
@@ -55,7 +58,6 @@ setup(
     },
     classifiers=[
         "Programming Language :: Python :: 3",
-        "License :: OSI Approved :: Apache Software License",
         "Operating System :: POSIX :: Linux",
     ],
 )

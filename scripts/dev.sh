@@ -8,6 +8,8 @@
 #                                                          MariaDB test user only
 #   bash scripts/dev.sh test-debian [pytest options]       unit + server tests on Debian 12's
 #                                                          python3-* packages (.venv-debian)
+#   bash scripts/dev.sh clean-host [--no-tests]            the README's quick start on a clean
+#                                                          Debian 12 host (systemd-nspawn)
 #
 # Works on a fresh Debian 12 machine as root (or with sudo): installs the Debian packages it
 # needs, creates .venv with Congress and its dependencies, and for tests makes sure MariaDB and
@@ -132,6 +134,11 @@ setup_debian_venv() {
     fi
 }
 
+# Lab hosts (tests/e2e): clean Debian 12 machines booted with systemd-nspawn.
+setup_lab_tools() {
+    apt_install debootstrap systemd-container iptables iproute2 git
+}
+
 cmd=${1:-help}
 shift || true
 case "$cmd" in
@@ -140,6 +147,10 @@ case "$cmd" in
         ;;
     setup-db)
         setup_services
+        ;;
+    clean-host)
+        setup_lab_tools
+        exec python3 -m tests.e2e.clean_host "$@"
         ;;
     server)
         setup_python
