@@ -19,7 +19,7 @@ import falcon
 from congress.api import parsing
 from congress.api.errors import JSON_CONTENT_TYPE, MethodNotSupported, NotFoundError
 from congress.api.jsonfmt import dumps_pretty
-from congress.policy.runtime import FrozenResults
+from congress.services.results import FrozenResults
 
 LOG = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from oslo_config import cfg
 
 from congress import config, exceptions
 from congress.cmd import cli, logging_setup
+from congress.db import migration
 
 LOG = logging.getLogger("congress.server")
 
@@ -108,8 +109,8 @@ class ServerNode:
                  ", ".join(r for r, on in (("api", api), ("policy-engine", pe),
                                            ("datasources", ds)) if on))
         self.db = db_api.Database.from_conf(conf)
-        self.db.ensure_schema()
-        LOG.info("database %s at revision %s", self.db.safe_url, self.db.schema_revision())
+        migration.ensure_schema(self.db)
+        LOG.info("database %s at revision %s", self.db.safe_url, migration.current(self.db))
         self.node = Node.from_conf(conf, node_id)
         self.node.start()
         if ds:

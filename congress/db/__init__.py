@@ -1,7 +1,6 @@
 """Persistence: the only code in Congress that talks to SQLAlchemy.
 
-* :mod:`congress.db.api` — :class:`~congress.db.api.Database` (engine, transactions, retries,
-  ``ensure_schema``);
+* :mod:`congress.db.api` — :class:`~congress.db.api.Database` (engine, transactions, retries);
 * :mod:`congress.db.schema` — the tables (SQLAlchemy Core, runs on SQLAlchemy 1.4 and 2.x);
 * repositories taking a connection (or a Database) and returning plain dicts:
   :mod:`~congress.db.policies` (policies, rules, revision log), :mod:`~congress.db.datasources`,

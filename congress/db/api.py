@@ -1,13 +1,13 @@
-"""The database handle of Congress: engine, transactions, retries, schema upgrade.
+"""The database handle of Congress: engine, transactions, retries.
 
 This package is the only code in Congress that talks to SQLAlchemy. Everything above it gets a
 :class:`Database` and calls the repository modules (``congress.db.policies``, ``datasources``,
 ``tabledata``, ``library``, ``actions``), which take a connection and return plain dicts.
 
-Typical use::
+Typical use (the schema upgrade lives in :mod:`congress.db.migration`)::
 
     db = Database.from_conf(conf)      # [database] options
-    db.ensure_schema()                 # alembic upgrade head (idempotent, safe on several nodes)
+    migration.ensure_schema(db)        # alembic upgrade head (idempotent, safe on several nodes)
     with db.transaction() as conn:     # one transaction; commits on success, rolls back on error
         policies.create_policy(conn, "p")
         policies.insert_rule(conn, "p", "q(x) :- r(x)")
@@ -322,22 +322,6 @@ class Database:
                 raise
             except sa_exc.SQLAlchemyError as exc:
                 raise translate_error(exc, self._secrets) from exc
-
-    def ensure_schema(self) -> str | None:
-        """Upgrade the schema to the newest revision (alembic ``upgrade head``); idempotent.
-
-        Returns the revision the database is at afterwards. A database that cannot be reached
-        yet (e.g. starting at the same time) is retried like any lost connection.
-        """
-        from congress.db import migration
-
-        return self.retrying(migration.upgrade)(self, "head")
-
-    def schema_revision(self) -> str | None:
-        """The alembic revision the database is at (None: empty database)."""
-        from congress.db import migration
-
-        return migration.current(self)
 
 
 def from_conf(conf: Any) -> Database:

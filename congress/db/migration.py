@@ -97,6 +97,14 @@ def current(target: str | Database) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def ensure_schema(db: Database) -> str | None:
+    """Upgrade ``db`` to the newest revision (alembic ``upgrade head``); idempotent and safe on
+    several nodes at once. Returns the revision the database is at afterwards. A database that
+    cannot be reached yet (e.g. starting at the same time) is retried like any lost connection.
+    """
+    return db.retrying(upgrade)(db, "head")
+
+
 def upgrade(target: str | Database, revision: str = "head", *, sql: bool = False
             ) -> str | None:
     """Upgrade to ``revision``; returns the revision reached.

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from congress.datalog.analysis import builtin_of
-from congress.datalog.ast import Literal, Rule
+from congress.datalog.ast import Literal, Rule, Variable
 from congress.datalog.evaluation.topdown import Solver, Tracer, plug, unify_terms
 from congress.datalog.parser import parse_atom
-from congress.exceptions import PolicyError
+from congress.exceptions import PolicyError, TableNotFound
 from congress.policy import kinds
 
 if TYPE_CHECKING:
@@ -98,6 +98,19 @@ def trace_query(rt: Runtime, policy: str, lit: Literal, tracer: Tracer | None = 
     return answers, tracer.text()
 
 
+def trace_table(rt: Runtime, policy: str, table: str) -> tuple[list[tuple], str]:
+    """All rows of ``table`` as seen from ``policy`` (``svc:table`` for a datasource's), and
+    the top-down trace of computing them that ``GET .../rows?trace=true`` returns."""
+    rt.get_policy(policy)
+    if not rt.has_table(policy, table):
+        raise TableNotFound(f"table '{table}' doesn't exist")
+    svc, name = table.split(":", 1) if ":" in table else (None, table)
+    arity = rt.arity_of(svc or policy, name) or 0
+    lit = Literal(name, tuple(Variable(f"x{i}") for i in range(arity)), service=svc)
+    _, text = trace_query(rt, policy, lit)
+    return rt.select(policy, table), text
+
+
 def explain(rt: Runtime, policy: str, atom: str | Literal, max_nodes: int = 10000
             ) -> dict[str, Any]:
     """A proof tree of a ground atom that holds.
@@ -107,7 +120,7 @@ def explain(rt: Runtime, policy: str, atom: str | Literal, max_nodes: int = 1000
     atom does not hold.
     """
     lit = parse_atom(atom) if isinstance(atom, str) else atom
-    (lit,), _ = rt._eliminate_query(policy, lit)
+    (lit,), _ = rt.eliminate_query(policy, lit)
     if not lit.is_ground():
         raise PolicyError(f"explain needs a ground atom, got {lit}")
     budget = [max_nodes]

@@ -22,7 +22,7 @@ from typing import Any
 
 from congress.datalog import analysis
 from congress.datalog.analysis import PolicyView, builtin_of, relation_table
-from congress.datalog.ast import Constant, Literal, Rule, Statement, Variable
+from congress.datalog.ast import Constant, Literal, Rule, Statement
 from congress.datalog.evaluation.codegen import (
     BUILTIN,
     FALSE,
@@ -128,12 +128,6 @@ class Update:
         self.actions_removed.extend(other.actions_removed)
         self.records.extend(other.records)
         return self
-
-
-class FrozenResults(list):
-    """A results list its producer never changes again (the API may cache its encoding)."""
-
-    __slots__ = ()
 
 
 def statement_key(stmt: Statement) -> Any:
@@ -305,15 +299,6 @@ class Runtime:
         self.revision += 1
         self._notify(update)
         return update
-
-    def insert_rule(self, policy: str, text: str, *, id: str | None = None,
-                    name: str | None = None, comment: str | None = None) -> RuleRecord:
-        """One statement (the rules API). Empty/multiple statements are errors."""
-        from congress.datalog.parser import parse_one
-        stmt = parse_one(text)
-        update = self.insert(policy, [(text, stmt)], ids=[id], names=[name],  # type: ignore[list-item]
-                             comments=[comment])
-        return update.records[0]
 
     def _parse_items(self, statements: Any) -> list[tuple[str, Statement]]:
         if isinstance(statements, str):
@@ -679,7 +664,7 @@ class Runtime:
 
     def query_rows(self, policy: str, lit: Literal) -> list[Row]:
         self.get_policy(policy)
-        (lit,), _ = self._eliminate_query(policy, lit)
+        (lit,), _ = self.eliminate_query(policy, lit)
         b = builtin_of(lit)
         if b is not None:
             return self._query_builtin(lit, b)
@@ -724,36 +709,16 @@ class Runtime:
             return []
         return [tuple(a.value for a in inputs) + tuple(out)]
 
-    def _eliminate_query(self, policy: str, lit: Literal) -> tuple[tuple[Literal], frozenset]:
+    def eliminate_query(self, policy: str, lit: Literal) -> tuple[tuple[Literal], frozenset]:
+        """``lit`` with its named columns turned into positional arguments of ``policy``.
+
+        Returns the rewritten literal (a one-element tuple, as the rule rewriting produces) and
+        the names of the padding variables it introduced for columns the query leaves open.
+        Queries, traces, explanations and simulations all rewrite their atom this way before
+        looking at the materialized relations.
+        """
         new, pads = analysis.eliminate_columns(lit, policy, self._view, "x_q_")
         return (new,), frozenset(pads)
-
-    def select_traced(self, policy: str, table: str) -> tuple[list[Row], str]:
-        """Rows of a table plus the original-style top-down trace of computing them."""
-        from congress.policy.explain import trace_query
-        self.get_policy(policy)
-        if not self.has_table(policy, table):
-            raise TableNotFound(f"table '{table}' doesn't exist")
-        svc, t = table.split(":", 1) if ":" in table else (None, table)
-        arity = self.arity_of(svc or policy, t) or 0
-        lit = Literal(t, tuple(Variable(f"x{i}") for i in range(arity)), service=svc)
-        _, text = trace_query(self, policy, lit)
-        return self.select(policy, table), text
-
-    def simulate(self, policy: str, query: str, sequence: str, action_policy: str,
-                 delta: bool = False, trace: bool = False) -> tuple[list[str], str | None]:
-        """Answers of ``query`` after ``sequence`` (see policy/simulation.py); state unchanged."""
-        from congress.policy.simulation import simulate
-        return simulate(self, policy, query, sequence, action_policy, delta, trace)
-
-    def explain(self, policy: str, atom: str) -> dict[str, Any]:
-        """Proof tree of why a ground atom holds (see policy/explain.py)."""
-        from congress.policy.explain import explain
-        return explain(self, policy, atom)
-
-    def explain_text(self, policy: str, atom: str) -> str:
-        from congress.policy.explain import explain_text
-        return explain_text(self.explain(policy, atom))
 
     # ================================================================== actions
     def action_rows(self) -> list[Action]:

@@ -110,7 +110,7 @@ def _simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy
 
 def _trace_query(rt: Runtime, policy: str, q: Literal, tracer: Tracer) -> None:
     """The original-style Call/Exit/Fail trace of answering ``q`` in the current state."""
-    (lit,), _ = rt._eliminate_query(policy, q)
+    (lit,), _ = rt.eliminate_query(policy, q)
     trace_query(rt, policy, lit, tracer)
 
 

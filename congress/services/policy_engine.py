@@ -29,8 +29,10 @@ from congress.db import api as db_api
 from congress.db import datasources as db_datasources
 from congress.db import library as db_library
 from congress.db import policies as db_policies
-from congress.policy import kinds
-from congress.policy.runtime import FrozenResults, Runtime, Update
+from congress.policy import explain as policy_explain
+from congress.policy import kinds, simulation
+from congress.policy.runtime import Runtime, Update
+from congress.services.results import FrozenResults
 
 LOG = logging.getLogger(__name__)
 
@@ -666,7 +668,7 @@ class PolicyEngineService(Service):
         with self.lock:
             pol = self._policy(policy)
             if trace:
-                rows, text = self.rt.select_traced(pol.name, table)
+                rows, text = policy_explain.trace_table(self.rt, pol.name, table)
                 return {"results": [{"data": list(r)} for r in rows],
                         "trace": text or "Not available"}
             key = (pol.name, table)
@@ -693,8 +695,8 @@ class PolicyEngineService(Service):
                 pol = self._policy(policy)
             except exceptions.PolicyNotFound as e:
                 raise exceptions.SimulateError(e.message) from e
-            result, text = self.rt.simulate(pol.name, query, sequence, action_policy,
-                                            delta=delta, trace=trace)
+            result, text = simulation.simulate(self.rt, pol.name, query, sequence,
+                                                 action_policy, delta=delta, trace=trace)
         out: dict[str, Any] = {"result": result}
         if trace:
             out["trace"] = text or ""
@@ -703,9 +705,8 @@ class PolicyEngineService(Service):
     def explain(self, policy: str, atom: str) -> dict[str, Any]:
         with self.lock:
             pol = self._policy(policy)
-            tree = self.rt.explain(pol.name, atom)
-        from congress.policy.explain import explain_text
-        return {"proof": tree, "text": explain_text(tree)}
+            tree = policy_explain.explain(self.rt, pol.name, atom)
+        return {"proof": tree, "text": policy_explain.explain_text(tree)}
 
     def status(self) -> dict[str, Any]:
         return {"node_id": self.node_id, "policy_revision": self.policy_revision,

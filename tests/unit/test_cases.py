@@ -13,6 +13,7 @@ import yaml
 from congress.exceptions import CongressError
 from congress.policy import kinds
 from congress.policy.runtime import Runtime
+from congress.policy.simulation import simulate
 
 CASES_DIR = os.path.join(os.path.dirname(__file__), "..", "cases")
 STEP_KEYS = {"insert", "delete", "select", "query", "data", "delta", "simulate", "actions",
@@ -71,10 +72,10 @@ def _run_step(rt: Runtime, step: dict) -> Any:
                        args.get("remove") or [])
         return None
     if action == "simulate":
-        result, _ = rt.simulate(args["policy"], args["query"], args.get("sequence", ""),
-                                args.get("action_policy", "action"),
-                                delta=bool(args.get("delta", False)),
-                                trace=bool(args.get("trace", False)))
+        result, _ = simulate(rt, args["policy"], args["query"], args.get("sequence", ""),
+                             args.get("action_policy", "action"),
+                             delta=bool(args.get("delta", False)),
+                             trace=bool(args.get("trace", False)))
         return result
     if action == "actions":
         return [[a.policy, f"{a.service}:{a.action}", list(a.args)] for a in rt.action_rows()]

@@ -19,7 +19,7 @@ import sys
 import time
 
 from congress import bus, config
-from congress.db import api, crypto
+from congress.db import api, crypto, migration
 from congress.services.datasource_manager import DatasourceManager
 
 EVENTS = [{"time": "2024-03-08T10:00:00", "type": "compute.host.down",
@@ -47,7 +47,7 @@ def main() -> None:
     conf.set_override("datasource_sync_period", 0)
     crypto.configure(key_dir)
     db = api.Database(db_url)
-    db.ensure_schema()
+    migration.ensure_schema(db)
     node = bus.Node(f"ds-{mode}-{os.getpid()}", bus_id=f"restart-{os.getpid()}",
                     heartbeat_interval=0.1)
     node.start()

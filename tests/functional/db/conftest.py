@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from congress.db import api, schema
+from congress.db import api, migration, schema
 from tests.functional.harness import MYSQL_URL, create_database, drop_database, ensure_mariadb
 from tests.unit.db.conftest import crypter  # noqa: F401  (shared fixture)
 
@@ -34,7 +34,7 @@ def mysql_session_db(mariadb):
     """The session's database, upgraded to head."""
     name, url = create_database()
     database = api.Database(url, max_pool_size=12)
-    database.ensure_schema()
+    migration.ensure_schema(database)
     yield database
     database.dispose()
     drop_database(name)

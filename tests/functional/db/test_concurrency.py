@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from congress.db import api, policies
+from congress.db import api, migration, policies
 
 pytestmark = pytest.mark.functional
 
@@ -27,7 +27,7 @@ TRANSACTIONS = 6  # per thread; each makes 3 changes
 def backend_db(request, tmp_path):
     if request.param == "sqlite-file":
         database = api.Database(f"sqlite:///{tmp_path / 'concurrency.sqlite'}")
-        database.ensure_schema()
+        migration.ensure_schema(database)
         yield database
         database.dispose()
     else:

@@ -56,7 +56,7 @@ def test_database_of_the_original_is_upgraded(fresh_mysql_url):
                 "INSERT INTO policies (id, created_at, deleted, name, abbreviation, "
                 "description, owner, kind) VALUES ('p-1', '2017-01-01', '', 'old', 'old', '', "
                 "'user', 'nonrecursive')"))
-        assert db.ensure_schema() == HEAD
+        assert migration.ensure_schema(db) == HEAD
         assert policies.get_policy(db, "old")["id"] == "p-1"
         assert policies.insert_rule(db, "old", "p(1)")["policy_name"] == "old"
         assert policies.current_revision(db) == 1
@@ -70,7 +70,7 @@ def test_nodes_starting_together_upgrade_once(fresh_mysql_url):
     def start_node():
         db = api.Database(fresh_mysql_url)
         try:
-            results.append(db.ensure_schema())
+            results.append(migration.ensure_schema(db))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from congress import config
-from congress.db import api, crypto
+from congress.db import api, crypto, migration
 from tests.fakes.openstack import PASSWORD, FakeOpenStack
 from tests.fakes.openstack_data import default_data
 from tests.unit.bus.conftest import FAST, Recorder, bus_id, make_node, wait_until  # noqa: F401
@@ -49,7 +49,7 @@ def conf(tmp_path: Any) -> config.cfg.ConfigOpts:
 @pytest.fixture
 def db() -> Iterator[api.Database]:
     database = api.Database("sqlite://")
-    database.ensure_schema()
+    migration.ensure_schema(database)
     yield database
     database.dispose()
 
@@ -57,7 +57,7 @@ def db() -> Iterator[api.Database]:
 @pytest.fixture
 def file_db(tmp_path: Any) -> Iterator[api.Database]:
     database = api.Database(f"sqlite:///{tmp_path}/congress.sqlite")
-    database.ensure_schema()
+    migration.ensure_schema(database)
     yield database
     database.dispose()
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from congress.db import api, crypto
+from congress.db import api, crypto, migration
 
 
 @pytest.fixture
 def db():
     database = api.Database("sqlite://")
-    database.ensure_schema()
+    migration.ensure_schema(database)
     yield database
     database.dispose()
 

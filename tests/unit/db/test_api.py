@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from congress import config, exceptions
-from congress.db import api, crypto, policies, schema
+from congress.db import api, crypto, migration, policies, schema
 
 
 def _dbapi_error(orig, invalidated=False):
@@ -140,7 +140,7 @@ def test_nested_sqlite_transaction_is_refused(db, tmp_path):
         policies.create_policy(conn, "still-fine")
     assert policies.get_policy(db, "still-fine")
     file_db = api.Database(f"sqlite:///{tmp_path / 'n.sqlite'}")
-    file_db.ensure_schema()
+    migration.ensure_schema(file_db)
     try:
         with file_db.transaction() as conn:
             assert policies.list_policies(file_db) == []  # a nested reader is fine (WAL)
@@ -187,7 +187,7 @@ def test_sqlite_file_setup(tmp_path):
     db = api.Database(f"sqlite:///{path}")
     try:
         assert path.parent.is_dir()
-        db.ensure_schema()
+        migration.ensure_schema(db)
         with db.transaction() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -198,7 +198,7 @@ def test_sqlite_file_setup(tmp_path):
 
 def test_sqlite_file_concurrent_writers(tmp_path):
     db = api.Database(f"sqlite:///{tmp_path / 'c.sqlite'}")
-    db.ensure_schema()
+    migration.ensure_schema(db)
     policies.create_policy(db, "p")
     errors = []
 
@@ -257,7 +257,7 @@ def test_from_conf(tmp_path, monkeypatch):
         assert (tmp_path / "state").is_dir()
         assert db.url.database == str(tmp_path / "state" / "congress.sqlite")
         assert crypto.get_default().key_dir == str(tmp_path / "state" / "keys")
-        assert db.ensure_schema() == db.schema_revision()
+        assert migration.ensure_schema(db) == migration.current(db)
         assert os.path.exists(tmp_path / "state" / "congress.sqlite")
         assert not os.path.exists(tmp_path / "state" / "keys")  # key made on first use only
     finally:
@@ -265,9 +265,9 @@ def test_from_conf(tmp_path, monkeypatch):
 
 
 def test_ensure_schema_is_idempotent(db):
-    rev = db.schema_revision()
+    rev = migration.current(db)
     assert rev is not None
-    assert db.ensure_schema() == rev
+    assert migration.ensure_schema(db) == rev
     with db.transaction() as conn:
         assert conn.execute(sa.select(schema.policy_revision.c.value)).scalar() == 0
 

@@ -76,7 +76,7 @@ def test_database_of_the_original_is_upgraded(url):
     engine.dispose()
     db = api.Database(url)
     try:
-        assert db.ensure_schema() == HEAD
+        assert migration.ensure_schema(db) == HEAD
         assert policies.get_policy(db, "old")["id"] == "p-1"
         assert [r["rule"] for r in policies.list_rules(db, "old")] == ["p(1)"]
         assert policies.current_revision(db) == 0
@@ -137,7 +137,7 @@ def test_unknown_revision_in_database(url):
     db = api.Database(url)
     try:
         with pytest.raises(exceptions.DatabaseError, match="fromthefuture"):
-            db.ensure_schema()
+            migration.ensure_schema(db)
     finally:
         db.dispose()
     with pytest.raises(exceptions.DatabaseError, match="nosuchrev"):

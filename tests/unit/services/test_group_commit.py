@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from congress import config
-from congress.db import api
+from congress.db import api, migration
 from congress.db import policies as db_policies
 from congress.exceptions import CongressError
 from congress.services.policy_engine import PolicyEngineService
@@ -25,7 +25,7 @@ def engine(tmp_path: Any, make_node: Any) -> Iterator[PolicyEngineService]:  # n
     conf.set_override("state_path", str(tmp_path))
     conf.set_override("datasource_sync_period", 0)
     db = api.Database(f"sqlite:///{tmp_path}/congress.sqlite")
-    db.ensure_schema()
+    migration.ensure_schema(db)
     node = make_node("pe")
     eng = PolicyEngineService(node, db, conf)
     node.register_service(eng)
