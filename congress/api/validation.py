@@ -13,9 +13,7 @@ import jsonschema
 
 from congress.api.errors import ApiRequestError
 from congress.exceptions import BadRequest
-
-POLICY_KINDS = ["database", "nonrecursive", "action", "z3", "materialized", "delta",
-                "datasource"]
+from congress.policy import kinds
 
 POLICY_SCHEMA: dict[str, Any] = {
     "title": "Policy Properties",
@@ -26,7 +24,7 @@ POLICY_SCHEMA: dict[str, Any] = {
         "name": {"title": "Policy unique name", "type": "string",
                  "minLength": 1, "maxLength": 255},
         "description": {"title": "Policy description", "type": "string"},
-        "kind": {"title": "Policy kind", "type": "string", "enum": POLICY_KINDS},
+        "kind": {"title": "Policy kind", "type": "string", "enum": list(kinds.ALL)},
         "abbreviation": {"title": "Policy name abbreviation", "type": "string",
                          "minLength": 1, "maxLength": 5},
         "rules": {

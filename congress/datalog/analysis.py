@@ -11,7 +11,7 @@ The checks and their messages follow the original (spec/policy-language.md §4, 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from congress.datalog import builtins
 from congress.datalog.ast import Literal, Rule, Statement, Term, Variable
@@ -43,16 +43,6 @@ class PolicyView:
 
 SchemaLookup = Callable[[str], "PolicyView | None"]
 ArityLookup = Callable[[str, str], "int | None"]
-
-
-@dataclass
-class Prepared:
-    """A checked statement ready for the engine."""
-
-    original: Statement            # as parsed (what the API prints back)
-    statement: Statement           # columns eliminated, body reordered for safety
-    policy: str
-    existential: frozenset[str] = field(default_factory=frozenset)  # pad vars inside negations
 
 
 def builtin_of(lit: Literal) -> builtins.Builtin | None:

@@ -1,4 +1,10 @@
-"""Policy kinds and what each accepts (spec/policy-language.md §5)."""
+"""Policy kinds: the one list of them, and what each accepts.
+
+``nonrecursive`` (the default) and ``materialized`` policies are evaluated continuously;
+``action`` policies describe actions for simulation; ``database`` policies hold facts only;
+``datasource`` policies hold a datasource's tables. ``z3`` and ``delta`` are names the original
+Congress API knew: requests naming them are well formed, and creation refuses them clearly.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,10 @@ DATABASE = "database"
 MATERIALIZED = "materialized"
 DATASOURCE = "datasource"
 Z3 = "z3"
+DELTA = "delta"
+
+#: every kind name the API accepts in a request body (in the order the original listed them)
+ALL = (DATABASE, NONRECURSIVE, ACTION, Z3, MATERIALIZED, DELTA, DATASOURCE)
 
 #: kinds a user may create (datasource policies normally come with a datasource)
 CREATABLE = (NONRECURSIVE, ACTION, DATABASE, MATERIALIZED, DATASOURCE)

@@ -23,7 +23,6 @@ from congress.policy import kinds
 LOG = logging.getLogger(__name__)
 
 LIBRARY = "__library"
-KINDS = ("database", "nonrecursive", "action", "z3", "materialized", "delta", "datasource")
 
 
 def validate_library_policy(body: Any) -> dict[str, Any]:
@@ -42,8 +41,8 @@ def validate_library_policy(body: Any) -> dict[str, Any]:
     for key in ("description", "kind", "abbreviation"):
         if key in body and body[key] is not None and not isinstance(body[key], str):
             errors.append(f"'{key}' must be a string")
-    if isinstance(body.get("kind"), str) and body["kind"] not in KINDS:
-        errors.append(f"'kind' must be one of {', '.join(KINDS)}")
+    if isinstance(body.get("kind"), str) and body["kind"] not in kinds.ALL:
+        errors.append(f"'kind' must be one of {', '.join(kinds.ALL)}")
     abbr = body.get("abbreviation")
     if isinstance(abbr, str) and not 1 <= len(abbr) <= 5:
         errors.append("'abbreviation' must have 1 to 5 characters")

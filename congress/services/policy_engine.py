@@ -25,6 +25,7 @@ from typing import Any
 from congress import exceptions
 from congress.bus import Service, TableUpdate
 from congress.datalog.parser import parse_one, parse_statements
+from congress.datasources import registry
 from congress.db import api as db_api
 from congress.db import datasources as db_datasources
 from congress.db import library as db_library
@@ -41,10 +42,6 @@ ENGINE = "__engine"
 
 def _schema_for(driver: str) -> dict[str, list[Any]] | None:
     """Column names of a driver's tables, without a bus or DB (None: driver unknown here)."""
-    try:
-        from congress.datasources import registry
-    except ImportError:  # pragma: no cover - datasources package incomplete
-        return None
     try:
         return registry.schema_for(driver)
     except exceptions.CongressError:

@@ -12,9 +12,9 @@ import uuid
 from typing import Any
 
 from congress import exceptions as exc
+from congress.policy import kinds
 
 _NAME_RE = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*(:[A-Za-z_.][A-Za-z0-9_.]*)*$")
-KINDS = {"nonrecursive", "action", "database", "materialized", "datasource"}
 
 
 def _pretty(rule: str) -> str:
@@ -79,7 +79,7 @@ class FakeEngine:
         if not _NAME_RE.match(name) or name == "builtin":
             raise exc.InvalidPolicyName(f"Policy name {name} is not a valid tablename")
         kind = (kind or "nonrecursive").lower()
-        if kind not in KINDS:
+        if kind not in kinds.CREATABLE:
             raise exc.UnknownPolicyKind(f"Unknown kind of policy: {kind}")
         policy = self._add(name, kind, abbreviation or name[:5], description or "")
         out = copy.deepcopy(policy)
