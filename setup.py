@@ -45,6 +45,7 @@ setup(
             "pytest>=7",
             "hypothesis>=6",
             "ruff>=0.4",
+            "import-linter>=2.1",
         ],
     },
     entry_points={

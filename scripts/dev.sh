@@ -129,7 +129,7 @@ setup_debian_venv() {
     fi
     if [ ! -f "$venv/.congress-installed" ] || [ setup.py -nt "$venv/.congress-installed" ]; then
         "$venv/bin/pip" install -q --disable-pip-version-check --no-deps -e .
-        "$venv/bin/pip" install -q --disable-pip-version-check ruff
+        "$venv/bin/pip" install -q --disable-pip-version-check ruff import-linter
         touch "$venv/.congress-installed"
     fi
 }

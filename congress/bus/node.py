@@ -359,7 +359,7 @@ class Node:
             if service.node is not None and service.node is not self:
                 raise exceptions.Conflict(
                     f"Service '{service_id}' is registered on node '{service.node.node_id}'")
-            service._reset_publisher()
+            service.reset_publisher()
             service.node = self
             self._services[service_id] = service
             try:
@@ -375,9 +375,9 @@ class Node:
                 raise
             if self._running:
                 self._ready.add(service_id)
-        early, service._early_subscriptions = service._early_subscriptions, set()
+        early, service.early_subscriptions = service.early_subscriptions, set()
         for publisher_id, table in sorted(early):
-            self._subscribe(service_id, publisher_id, table)
+            self.subscribe_table(service_id, publisher_id, table)
         LOG.info("Service %s registered on node %s", service_id, self.node_id)
         self._wake.set()
         self._recompute_subscribers()
@@ -401,7 +401,7 @@ class Node:
 
     def _detach(self, service_id: str, service: Service) -> None:
         # Keep its subscriptions with the service: registering it again resumes them.
-        service._early_subscriptions = self._subs.remove_all(service_id)
+        service.early_subscriptions = self._subs.remove_all(service_id)
         with self._lock:
             self._services.pop(service_id, None)
         try:
@@ -419,7 +419,7 @@ class Node:
         server.start()
         self._servers[service.service_id] = server
 
-    def _local_service(self, service_id: str) -> Service | None:
+    def local_service(self, service_id: str) -> Service | None:
         return self._services.get(service_id)
 
     # ================================================================== RPC: caller side
@@ -802,7 +802,7 @@ class Node:
             pass
 
     # ================================================================== publishing
-    def _on_publish(self, service: Service, table: str, update: TableUpdate) -> None:
+    def publish_update(self, service: Service, table: str, update: TableUpdate) -> None:
         """A local publisher changed ``table`` (called under the publisher's lock)."""
         if self._services.get(service.service_id) is not service:
             return
@@ -848,7 +848,7 @@ class Node:
         caller = current_caller()
         if caller is not None and caller.node_id:
             self._note_interest(service.service_id, table, caller.node_id)
-        incarnation, seqnum, rows = service._bus_snapshot(table)
+        incarnation, seqnum, rows = service.bus_snapshot(table)
         LOG.debug("snapshot of %s:%s seq %s (%d rows) for %s", service.service_id, table,
                   seqnum, len(rows), caller.node_id if caller else None)
         return {"inc": incarnation, "seq": seqnum, "rows": [list(r) for r in rows],
@@ -907,19 +907,19 @@ class Node:
             getattr(service, hook)(table)
 
     # ================================================================== subscribing
-    def _subscribe(self, subscriber_id: str, publisher_id: str, table: str) -> None:
+    def subscribe_table(self, subscriber_id: str, publisher_id: str, table: str) -> None:
         if self._subs.add(subscriber_id, publisher_id, table):
             LOG.debug("%s subscribes to %s:%s", subscriber_id, publisher_id, table)
             self._wake.set()
             self._recompute_subscribers()
 
-    def _unsubscribe(self, subscriber_id: str, publisher_id: str, table: str) -> None:
+    def unsubscribe_table(self, subscriber_id: str, publisher_id: str, table: str) -> None:
         if self._subs.remove(subscriber_id, publisher_id, table):
             LOG.debug("%s unsubscribes from %s:%s", subscriber_id, publisher_id, table)
             self._wake.set()
             self._recompute_subscribers()
 
-    def _subscriptions_of(self, subscriber_id: str) -> set[tuple[str, str]]:
+    def subscriptions_of(self, subscriber_id: str) -> set[tuple[str, str]]:
         return self._subs.of(subscriber_id)
 
     def _on_data(self, wire: dict[str, Any]) -> None:
@@ -936,11 +936,11 @@ class Node:
                   msg.update.seqnum, msg.node_id)
         self._subs.put_data(msg)
 
-    def _fetch_snapshot(self, publisher_id: str, table: str, hint: str | None) -> DataMsg:
+    def fetch_snapshot(self, publisher_id: str, table: str, hint: str | None) -> DataMsg:
         """A snapshot of ``publisher_id``'s table, preferably from node ``hint`` (blocking)."""
         service = self._services.get(publisher_id)
         if service is not None and publisher_id in self._ready and hint in (None, self.node_id):
-            incarnation, seqnum, rows = service._bus_snapshot(table)
+            incarnation, seqnum, rows = service.bus_snapshot(table)
             update = TableUpdate(True, rows, EMPTY, EMPTY, seqnum, incarnation)
             return DataMsg(publisher_id, table, self.node_id, self.instance, update)
         if hint is not None and (hint == self.node_id or not self._known(publisher_id, hint)):
@@ -953,7 +953,7 @@ class Node:
                              str(reply["inc"]))
         return DataMsg(publisher_id, table, str(reply["node"]), str(reply["instance"]), update)
 
-    def _source_status(self, publisher_id: str, table: str,
+    def source_status(self, publisher_id: str, table: str,
                        source: tuple[str, str] | None) -> tuple[bool, tuple[str, int] | None]:
         """Is the publisher we synced from still there, and what does it announce?"""
         if source is None:

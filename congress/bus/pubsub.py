@@ -31,15 +31,13 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from congress import exceptions
-from congress.bus.service import EMPTY, TableUpdate, freeze_rows
+from congress.bus.service import EMPTY, Service, TableUpdate, freeze_rows
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
-
-    from congress.bus.node import Node
 
 LOG = logging.getLogger("congress.bus.pubsub")
 
@@ -106,13 +104,32 @@ class _SubState:
 _STOP = object()
 
 
+class SubscriptionHost(Protocol):
+    """What :class:`Subscriptions` needs of its node (``congress.bus.node.Node``)."""
+
+    node_id: str
+    heartbeat_interval: float
+    heartbeat_timeout: float
+    time_to_resub: float
+
+    def local_service(self, service_id: str) -> Service | None:
+        """The service registered on this node under ``service_id``, if any."""
+
+    def fetch_snapshot(self, publisher_id: str, table: str, hint: str | None) -> DataMsg:
+        """A snapshot of ``publisher_id``'s table, preferably from node ``hint`` (blocking)."""
+
+    def source_status(self, publisher_id: str, table: str, source: tuple[str, str] | None
+                      ) -> tuple[bool, tuple[str, int] | None]:
+        """Is the publisher instance we synced from still there, and what does it announce?"""
+
+
 class Subscriptions:
     """The subscriptions of the services on one node and their dispatcher thread."""
 
     MAX_PENDING = 10000
     FETCH_WORKERS = 8
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: SubscriptionHost) -> None:
         self._node = node
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._states: dict[Key, _SubState] = {}          # dispatcher thread only
@@ -271,7 +288,7 @@ class Subscriptions:
                 self._fetch(st, hint=msg.node_id, reason=None)
             return
         if u.incarnation != st.incarnation:
-            alive, _ = self._node._source_status(st.publisher, st.table, st.source)
+            alive, _ = self._node.source_status(st.publisher, st.table, st.source)
             if alive and st.source is not None and msg.node_id != st.source[0]:
                 LOG.debug("%s: ignoring instance on node %s, synced from live node %s",
                           st.name, msg.node_id, st.source[0])
@@ -344,7 +361,7 @@ class Subscriptions:
         self._drain(st)
 
     def _deliver(self, st: _SubState, msg: DataMsg) -> None:
-        service = self._node._local_service(st.subscriber)
+        service = self._node.local_service(st.subscriber)
         if service is None:
             return
         LOG.debug("deliver %s %s seq %s", st.name,
@@ -373,7 +390,7 @@ class Subscriptions:
     def _fetch_job(self, key: Key, token: int, hint: str | None) -> None:
         _, publisher, table = key
         try:
-            msg = self._node._fetch_snapshot(publisher, table, hint)
+            msg = self._node.fetch_snapshot(publisher, table, hint)
         except Exception as exc:
             self._queue.put(("snap", key, token, None, exc))
         else:
@@ -428,7 +445,7 @@ class Subscriptions:
             if st.incarnation is None or st.resync_wanted:     # retry a failed fetch
                 self._fetch(st, reason=None)
                 continue
-            alive, advertised = self._node._source_status(st.publisher, st.table, st.source)
+            alive, advertised = self._node.source_status(st.publisher, st.table, st.source)
             if not alive:
                 self._fetch(st, reason=None if st.waiting_logged else
                             f"publisher no longer on node {st.source and st.source[0]}")

@@ -7,10 +7,7 @@ import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
-
-if TYPE_CHECKING:
-    from congress.bus.node import Node
+from typing import Any, ClassVar, Protocol
 
 LOG = logging.getLogger(__name__)
 
@@ -49,6 +46,29 @@ class TableUpdate:
         return (frozenset(current) - self.removed) | self.added
 
 
+class ServiceHost(Protocol):
+    """What a service needs of the node it is registered on (``congress.bus.node.Node``).
+
+    The node also offers ``call``, ``cast``, ``broadcast`` and membership queries, which
+    services use to talk to each other; this protocol names only what :class:`Service`
+    itself relies on.
+    """
+
+    node_id: str
+
+    def publish_update(self, service: Service, table: str, update: TableUpdate) -> None:
+        """Send ``update`` of ``service``'s ``table`` to its subscribers (in call order)."""
+
+    def subscribe_table(self, subscriber_id: str, publisher_id: str, table: str) -> None:
+        """Start delivering ``publisher_id``'s ``table`` to ``subscriber_id``."""
+
+    def unsubscribe_table(self, subscriber_id: str, publisher_id: str, table: str) -> None:
+        """Stop delivering it."""
+
+    def subscriptions_of(self, subscriber_id: str) -> set[tuple[str, str]]:
+        """(publisher_id, table) pairs delivered to ``subscriber_id``."""
+
+
 class _PublishedTable:
     __slots__ = ("rows", "seqnum")
 
@@ -70,12 +90,12 @@ class Service:
         if not isinstance(service_id, str) or not service_id:
             raise ValueError("service_id must be a non-empty string")
         self.service_id = service_id
-        self.node: Node | None = None
+        self.node: Any = None    # the ServiceHost (a Node) while registered
         self._pub_lock = threading.RLock()
         self._published: dict[str, _PublishedTable] = {}
         self._incarnation = uuid.uuid4().hex
         # (publisher_id, table) subscribed before this service was registered on a node.
-        self._early_subscriptions: set[tuple[str, str]] = set()
+        self.early_subscriptions: set[tuple[str, str]] = set()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.service_id}>"
@@ -96,7 +116,7 @@ class Service:
         """Id of this publisher's current life; changes each time the service is registered."""
         return self._incarnation
 
-    def _reset_publisher(self) -> None:
+    def reset_publisher(self) -> None:
         with self._pub_lock:
             self._incarnation = uuid.uuid4().hex
             self._published = {}
@@ -129,7 +149,7 @@ class Service:
             node = self.node
             if node is not None:
                 # Under the lock: updates of a table leave in sequence order.
-                node._on_publish(self, table, update)
+                node.publish_update(self, table, update)
 
     def get_snapshot(self, table: str) -> Iterable[Any]:
         """Current contents of ``table`` for a new subscriber. Default: the last published rows."""
@@ -142,7 +162,7 @@ class Service:
         with self._pub_lock:
             return {table: state.seqnum for table, state in self._published.items()}
 
-    def _bus_snapshot(self, table: str) -> tuple[str, int, Rows]:
+    def bus_snapshot(self, table: str) -> tuple[str, int, Rows]:
         """(incarnation, seqnum, rows) for a subscriber; starts the table at 0 if unpublished."""
         with self._pub_lock:
             state = self._published.get(table)
@@ -170,23 +190,23 @@ class Service:
         """
         node = self.node
         if node is None:
-            self._early_subscriptions.add((publisher_id, table))
+            self.early_subscriptions.add((publisher_id, table))
             return
-        node._subscribe(self.service_id, publisher_id, table)
+        node.subscribe_table(self.service_id, publisher_id, table)
 
     def unsubscribe(self, publisher_id: str, table: str) -> None:
         node = self.node
         if node is None:
-            self._early_subscriptions.discard((publisher_id, table))
+            self.early_subscriptions.discard((publisher_id, table))
             return
-        node._unsubscribe(self.service_id, publisher_id, table)
+        node.unsubscribe_table(self.service_id, publisher_id, table)
 
     def subscriptions(self) -> set[tuple[str, str]]:
         """(publisher_id, table) pairs this service subscribes to."""
         node = self.node
         if node is None:
-            return set(self._early_subscriptions)
-        return node._subscriptions_of(self.service_id)
+            return set(self.early_subscriptions)
+        return node.subscriptions_of(self.service_id)
 
     def receive_data(self, publisher_id: str, table: str, update: TableUpdate) -> None:
         """Called on the node's dispatcher thread, in order, for each subscribed table."""

@@ -42,14 +42,13 @@ import queue
 import re
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from congress import exceptions
 from congress.bus import current_caller
 
 if TYPE_CHECKING:
     from congress.bus import Peer
-    from congress.datasources.driver import DataSourceDriver
 
 LOG = logging.getLogger(__name__)
 
@@ -221,10 +220,28 @@ def _check_trigger(trigger: Any) -> tuple[str, str, list[Any]]:
 
 
 # =========================================================================== executor
+class ActionHost(Protocol):
+    """What the executor needs of the datasource it acts for (a ``DataSourceDriver``)."""
+
+    name: str
+    ds_id: str
+    DRIVER_ID: str
+    ACTIONS: list[dict[str, Any]]     # declared actions: {"name", "description", "args"}
+    node: Any                         # the bus node the datasource runs on
+    conf: Any                         # the datasource's parsed configuration
+    db: Any                           # the Database of its node (the action log lives there)
+
+    def action_client(self) -> Any:
+        """The object whose (dotted) methods are the datasource's client actions."""
+
+    def execute(self, action: str, args: dict[str, Any]) -> Any:
+        """Run one action against the cloud service."""
+
+
 class ActionExecutor:
     """Per-driver action machinery (see the module docstring)."""
 
-    def __init__(self, driver: DataSourceDriver) -> None:
+    def __init__(self, driver: ActionHost) -> None:
         self.driver = driver
         self._lock = threading.RLock()
         self.leader: tuple[str, str | None] | None = None     # (node_id, node instance)
@@ -278,7 +295,7 @@ class ActionExecutor:
 
     # ------------------------------------------------------------------ executing
     def dispatch(self, action: str, args: Any) -> Any:
-        """Run ``action`` (see :meth:`DataSourceDriver.execute`)."""
+        """Run ``action`` (see :meth:`ActionHost.execute`)."""
         driver = self.driver
         args = normalize_args(args)
         wrappers = {a["name"] for a in driver.ACTIONS}
