@@ -656,14 +656,6 @@ class Node:
                 return False
             time.sleep(0.02)
 
-    def wait_for_peer(self, node_id: str, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while node_id not in self._peers:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.02)
-        return True
-
     def _heartbeat_payload(self) -> dict[str, Any]:
         services: dict[str, Any] = {}
         published: dict[str, Any] = {}

@@ -228,10 +228,6 @@ class Subscriptions:
     def publishers_seen(self, publishers: Iterable[str]) -> None:
         self._queue.put(("seen", frozenset(publishers)))
 
-    def call_soon(self, fn: Callable[[], Any]) -> None:
-        """Run ``fn`` on the dispatcher thread (after what is queued)."""
-        self._queue.put(("call", fn))
-
     # ------------------------------------------------------------------ dispatcher thread
     def _run(self) -> None:
         while True:
@@ -243,9 +239,6 @@ class Subscriptions:
             except Exception:
                 LOG.exception("bus dispatcher of node %s failed on a %s event",
                               self._node.node_id, event[0])
-
-    def _ev_call(self, fn: Callable[[], Any]) -> None:
-        fn()
 
     def _ev_sub(self, key: Key) -> None:
         subscriber, publisher, table = key

@@ -101,16 +101,6 @@ class Literal:
     def drop_update(self) -> Literal:
         return replace(self, table=self.table[:-1]) if self.is_update() else self
 
-    def make_update(self, insert: bool = True) -> Literal:
-        return replace(self, table=self.table + ("+" if insert else "-"))
-
-    def invert_update(self) -> Literal:
-        if self.table.endswith("+"):
-            return replace(self, table=self.table[:-1] + "-")
-        if self.table.endswith("-"):
-            return replace(self, table=self.table[:-1] + "+")
-        return self
-
     # ----------------------------------------------------------------- terms
     def variables(self) -> set[str]:
         """Names of variables among positional and named arguments."""
@@ -217,19 +207,3 @@ class Event:
         text = "insert" if self.insert else "delete"
         target = f" for {self.target}" if self.target else ""
         return f"{text}[{self.formula}]{target}"
-
-
-def is_rule(x: object) -> bool:
-    return isinstance(x, Rule)
-
-
-def is_atom(x: object) -> bool:
-    return isinstance(x, Literal) and not x.negated
-
-
-def statement_heads(stmt: Statement) -> tuple[Literal, ...]:
-    return stmt.heads if isinstance(stmt, Rule) else (stmt,)
-
-
-def statement_body(stmt: Statement) -> tuple[Literal, ...]:
-    return stmt.body if isinstance(stmt, Rule) else ()

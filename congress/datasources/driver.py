@@ -503,11 +503,6 @@ class PollingDriver(DataSourceDriver):
             return list(self._schema)
         return self.translator_set().root_tables()
 
-    def tables_of_root(self, root: str) -> list[str]:
-        if self.SCHEMA is not None:
-            return [root]
-        return self.translator_set().translator_for(root).tables()
-
     def root_of(self, table: str) -> str:
         if self.SCHEMA is not None:
             return table

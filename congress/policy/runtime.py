@@ -245,9 +245,6 @@ class Runtime:
         self._notify(update)
         return update
 
-    def policy_names(self) -> list[str]:
-        return list(self.policies)
-
     # ================================================================== views for analysis
     def _view(self, name: str) -> PolicyView | None:
         pol = self.policies.get(name)
@@ -589,13 +586,6 @@ class Runtime:
         update = self._to_update(self.program.update_facts(adds={key: added},
                                                            dels={key: removed}))
         self.revision += 1
-        self._notify(update)
-        return update
-
-    def clear_datasource(self, datasource: str) -> Update:
-        keys = [k for k in self.program.relations if k[0] == datasource]
-        dels = {k: set(self.program.relations[k].facts) for k in keys}
-        update = self._to_update(self.program.update_facts(dels=dels))
         self._notify(update)
         return update
 

@@ -285,11 +285,6 @@ class DatasourceManager(bus.Service):
                 "failed": sorted(n for n, (_i, s) in self._services.items()
                                  if isinstance(s, FailedDatasource))}
 
-    def service_of(self, name: str) -> bus.Service | None:
-        """The running service (driver or placeholder) of a datasource, if any."""
-        entry = self._services.get(name)
-        return entry[1] if entry else None
-
     def _start_service(self, ds: dict[str, Any], cls: type) -> None:
         node = self.bus_node
         name, ds_id = ds["name"], ds["id"]

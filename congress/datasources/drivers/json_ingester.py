@@ -180,9 +180,6 @@ class JsonIngesterDriver(PollingDriver):
     def root_tables(self) -> list[str]:
         return list(self._tables)
 
-    def tables_of_root(self, root: str) -> list[str]:
-        return [root]
-
     def root_of(self, table: str) -> str:
         return table
 
