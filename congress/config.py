@@ -9,6 +9,7 @@ sense for an operator; where they differ the help text says so.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 
@@ -45,10 +46,17 @@ core_opts = [
                help="Kept for compatibility; the API runs in the server process (threads)."),
     cfg.IntOpt("max_request_body_size", default=64 * 1024 * 1024, min=1024,
                help="Largest request body the API accepts, in bytes; larger bodies get 413."),
-    cfg.StrOpt("auth_strategy", default="noauth", choices=["noauth", "keystone"],
+    cfg.StrOpt("auth_strategy",
+               choices=[("noauth", "no authentication: every request is trusted (only for "
+                                   "a node nobody else can reach)"),
+                        ("keystone", "Keystone tokens (keystonemiddleware, the "
+                                     "[keystone_authtoken] group) and the API policy")],
                help="'keystone' validates tokens with keystonemiddleware; 'noauth' trusts "
-                    "everyone (a warning is logged). The original defaulted to keystone; "
-                    "Congress runs with no configuration at all, so the default is noauth."),
+                    "everyone (a warning is logged). There is no default: only the "
+                    "all-in-one developer server (no role options, in-process bus, SQLite, "
+                    "API bound to a loopback address) runs unauthenticated without this "
+                    "option; any other node with the API refuses to start until it is set. "
+                    "Choose keystone for a deployment others can reach."),
     cfg.ListOpt("drivers", default=[],
                 help="Datasource driver ids that may be instantiated. Empty means every "
                      "driver Congress ships (minus disabled_drivers)."),
@@ -175,6 +183,49 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     return [("DEFAULT", core_opts + cli_opts)] + [
         (group, opts) for group, opts in GROUPS.items() if group != "DEFAULT"] + [
         ("cors", _cors_opts())]
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _option_set(conf: cfg.ConfigOpts, name: str, group: str | None = None) -> bool:
+    """Whether option ``name`` was given (config file, command line, override), not left at
+    its default; False when it is not even registered."""
+    try:
+        location = conf.get_location(name, group)
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        return False
+    return location is not None and location.location != cfg.Locations.opt_default
+
+
+def not_developer_mode(conf: cfg.ConfigOpts) -> list[str]:
+    """Why this node is not the all-in-one developer server on loopback (empty: it is).
+
+    That mode is the only one in which ``auth_strategy`` may be left unset (and means noauth):
+    every role in one process (no --api/--policy-engine/--datasources subset), the in-process
+    bus, a SQLite database and the API bound to a loopback address.
+    """
+    reasons = []
+    chosen = [role for role in ("api", "policy_engine", "datasources")
+              if _option_set(conf, role) and getattr(conf, role)]
+    if chosen and len(chosen) < 3:
+        reasons.append("roles " + ", ".join("--" + r.replace("_", "-") for r in chosen))
+    if not _is_loopback(conf.bind_host):
+        reasons.append(f"bind_host = {conf.bind_host} is not a loopback address")
+    if _option_set(conf, "transport_url"):
+        url = conf.transport_url or ""
+        if url and url.split(":", 1)[0].lower() not in ("inprocess", "fake"):
+            reasons.append("transport_url names a message broker")
+    connection = conf.database.connection or ""
+    if not connection.lower().startswith("sqlite"):
+        reasons.append("[database] connection is not SQLite")
+    return reasons
 
 
 def new_conf() -> cfg.ConfigOpts:

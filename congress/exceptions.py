@@ -356,3 +356,10 @@ class DuplicateNodeError(CongressError):
 class DatabaseError(CongressError):
     code = "database_error"
     http_status = 500
+
+
+class ConfigurationError(CongressError):
+    """The configuration does not allow this node to start (the message names the option)."""
+
+    code = "configuration_error"
+    http_status = 500

@@ -19,11 +19,13 @@ from typing import Any
 
 import falcon
 
+from congress import config
 from congress.api import auth, datasources, drivers, library, policies, rules, tables, versions
 from congress.api.base import ApiState, Backend, Resource
 from congress.api.errors import handle_exception
 from congress.api.healthcheck import Healthcheck
 from congress.api.middleware import RequestMiddleware
+from congress.exceptions import ConfigurationError
 
 LOG = logging.getLogger(__name__)
 
@@ -92,9 +94,10 @@ def create_app(conf: Any, backend: Backend) -> falcon.App:
 
     ``conf`` is a ConfigOpts with the Congress options registered (``congress.config``).
     """
+    strategy = auth_strategy(conf)
     state = ApiState(conf, backend)
     middleware: list[Any] = [RequestMiddleware(state)]
-    keystone = conf.auth_strategy == "keystone"
+    keystone = strategy == "keystone"
     if keystone:
         enforcer = auth.make_enforcer(conf)
         middleware += [auth.KeystoneContextMiddleware(enforcer),
@@ -121,6 +124,22 @@ def create_app(conf: Any, backend: Backend) -> falcon.App:
         app.wrap_wsgi(auth.authtoken_wrapper(conf))
     app.wrap_wsgi(cors_wrapper(conf))        # outermost, as in the original's pipeline
     return app
+
+
+def auth_strategy(conf: Any) -> str:
+    """``auth_strategy`` as configured; unset, ``noauth`` for the all-in-one developer server
+    on loopback (:func:`congress.config.not_developer_mode`) and a
+    :class:`~congress.exceptions.ConfigurationError` (the node does not start) otherwise."""
+    if conf.auth_strategy:
+        return str(conf.auth_strategy)
+    reasons = config.not_developer_mode(conf)
+    if reasons:
+        raise ConfigurationError(
+            "[DEFAULT] auth_strategy is not set and this is not the all-in-one developer "
+            f"server on loopback ({'; '.join(reasons)}): set auth_strategy = keystone to "
+            "authenticate API requests, or auth_strategy = noauth to accept every request "
+            "without authentication")
+    return "noauth"
 
 
 def cors_wrapper(conf: Any) -> Callable[[WSGIApp], WSGIApp]:

@@ -4,6 +4,9 @@ The body is the original Congress envelope::
 
     {"error": {"message": <str>, "error_code": <int>, "error_data": <any|null>}}
 
+An error never repeats a whole request: the message is cut at :data:`MESSAGE_LIMIT`
+characters, every string in ``error_data`` at :data:`DATA_STRING_LIMIT` (see :func:`cap_data`).
+
 How an exception becomes that envelope (:func:`envelope_for`):
 
 * :class:`ApiError` (raised by the API layer itself for its own framing errors, e.g.
@@ -111,8 +114,48 @@ def clean_message(message: Any) -> str:
     return text
 
 
+#: the most characters of an error message an answer carries
+MESSAGE_LIMIT = 1024
+#: the most characters of any one string in ``error_data`` (error data often repeats input)
+DATA_STRING_LIMIT = 200
+#: the most items of a list / keys of an object in ``error_data``, and how deep it goes
+DATA_ITEMS_LIMIT = 50
+DATA_DEPTH_LIMIT = 6
+
+
+def cap_text(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
+def cap_data(value: Any, depth: int = 0) -> Any:
+    """``error_data`` bounded: an error never repeats a whole (possibly huge) request."""
+    if isinstance(value, str):
+        return cap_text(value, DATA_STRING_LIMIT)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if depth >= DATA_DEPTH_LIMIT:
+        return cap_text(str(value), DATA_STRING_LIMIT)
+    if isinstance(value, dict):
+        items = list(value.items())
+        capped = {cap_text(str(k), DATA_STRING_LIMIT): cap_data(v, depth + 1)
+                  for k, v in items[:DATA_ITEMS_LIMIT]}
+        if len(items) > DATA_ITEMS_LIMIT:
+            capped["..."] = f"{len(items) - DATA_ITEMS_LIMIT} more keys"
+        return capped
+    if isinstance(value, (list, tuple)):
+        capped_list = [cap_data(v, depth + 1) for v in value[:DATA_ITEMS_LIMIT]]
+        if len(value) > DATA_ITEMS_LIMIT:
+            capped_list.append(f"... {len(value) - DATA_ITEMS_LIMIT} more items")
+        return capped_list
+    return cap_text(str(value), DATA_STRING_LIMIT)
+
+
 def _envelope(message: str, error_code: int, data: Any = None) -> dict[str, Any]:
-    return {"error": {"message": message, "error_code": error_code, "error_data": data}}
+    return {"error": {"message": cap_text(message, MESSAGE_LIMIT), "error_code": error_code,
+                      "error_data": cap_data(data)}}
 
 
 def envelope_for(exc: BaseException) -> tuple[int, dict[str, Any]]:

@@ -8,7 +8,8 @@
   ``req.context.global_request_id``);
 * the consistency headers ``X-Congress-Node``, ``X-Congress-Policy-Revision`` and
   ``X-Congress-Data-Revision`` from ``backend.node_info()`` (a header whose value is None is
-  left out), read after the request was handled so they include its own change;
+  left out), read after the request was handled so they include its own change; never on a
+  401 (an unauthenticated client learns nothing about nodes and revisions);
 * 413 when a declared ``Content-Length`` exceeds ``max_request_body_size`` (chunked bodies are
   bounded while they are read, see :mod:`congress.api.parsing`);
 * 501 for HTTP methods the API does not know, 404 for an empty path segment (the original's
@@ -68,12 +69,13 @@ class RequestMiddleware:
                          req_succeeded: bool) -> None:
         request_id = getattr(req.context, "request_id", None) or f"req-{uuid.uuid4()}"
         resp.set_header(REQUEST_ID_HEADER, request_id)
-        node = None
-        try:
-            info = self.state.backend.node_info() or {}
-        except Exception as e:  # noqa: BLE001 - headers are best effort
-            LOG.debug("node_info() failed, no consistency headers: %s", e)
-            info = {}
+        status = falcon.http_status_to_code(resp.status)
+        info: dict[str, Any] = {}
+        if status != 401:   # an unauthenticated client learns nothing of the deployment
+            try:
+                info = self.state.backend.node_info() or {}
+            except Exception as e:  # noqa: BLE001 - headers are best effort
+                LOG.debug("node_info() failed, no consistency headers: %s", e)
         for header, key in ((NODE_HEADER, "node_id"),
                             (POLICY_REVISION_HEADER, "policy_revision"),
                             (DATA_REVISION_HEADER, "data_revision")):
@@ -83,7 +85,6 @@ class RequestMiddleware:
         node = info.get("node_id")
         started = getattr(req.context, "started", None)
         elapsed_ms = (time.monotonic() - started) * 1000 if started is not None else 0.0
-        status = falcon.http_status_to_code(resp.status)
         # INFO records what changed and what failed; successful reads (and load balancer
         # probes) are DEBUG: at thousands per second they would drown the log and, through
         # the handler lock, slow every request thread down

@@ -7,6 +7,7 @@ Query strings are parsed here (not with falcon's options, whose defaults differ 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -17,6 +18,7 @@ from congress.exceptions import PayloadTooLarge
 
 _CHUNK = 64 * 1024
 _UTF8 = {"utf-8", "utf8"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def too_large(limit: int) -> PayloadTooLarge:
@@ -87,11 +89,35 @@ def parse_json(req: falcon.Request, limit: int, *, allow_empty: bool = False) ->
     if allow_empty and not raw.strip():
         return None
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        text = raw.decode("utf-8")
+        value = json.loads(text, parse_constant=_reject_constant)
     except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
         raise ApiError(400, f"Failed to parse body as {mime}: {e}") from e
     except RecursionError as e:  # "[[[[..." nested deeper than the interpreter allows
         raise ApiError(400, f"Failed to parse body as {mime}: nested too deeply") from e
+    # UTF-8 cannot encode a surrogate, so one can only come from a \uD8xx..\uDFxx escape; a
+    # pair of them is decoded to one character by json, a lone one stays and would fail
+    # later in the database driver (500): refuse it here, once, for every endpoint
+    if "\\u" in text and _has_lone_surrogate(value):
+        raise ApiError(400, f"Failed to parse body as {mime}: a string contains a lone "
+                            "surrogate (\\ud800-\\udfff), which is not a Unicode character")
+    return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether any string (or object key) in decoded JSON holds a surrogate code point."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _reject_constant(name: str) -> Any:

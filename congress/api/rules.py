@@ -51,7 +51,7 @@ class Rules(Resource):
         validation.reject_unknown(body, _RULE_FIELDS)
         created = self.call(
             ENGINE, "insert_rule", policy=policy_id,
-            rule=validation.required_str(body, "rule"),
+            rule=validation.check_rule_size(validation.required_str(body, "rule")),
             name=validation.optional_str(body, "name", max_length=255),
             comment=validation.optional_str(body, "comment", max_length=255))
         send_created(req, resp, created)

@@ -51,12 +51,40 @@ POLICY_SCHEMA: dict[str, Any] = {
 _POLICY_VALIDATOR = jsonschema.Draft7Validator(POLICY_SCHEMA)
 
 
+#: the largest rule text stored (the database column's limit), checked before any parsing
+RULE_MAX_BYTES = 65535
+
+
+def check_rule_size(rule: str) -> str:
+    """400 for a rule text longer than :data:`RULE_MAX_BYTES` bytes of UTF-8, before the
+    engine spends time parsing it."""
+    # a character is at most 4 bytes: only long texts need encoding to be measured
+    if len(rule) * 4 > RULE_MAX_BYTES and len(rule.encode("utf-8")) > RULE_MAX_BYTES:
+        raise BadRequest(f"Rule must be at most {RULE_MAX_BYTES} bytes long")
+    return rule
+
+
+def _schema_error(ve: jsonschema.ValidationError) -> str:
+    """What failed and where, quoting at most 100 characters of the offending value (the
+    validator's own text would repeat the whole value, and the schema)."""
+    message = ve.message
+    shown = repr(ve.instance)
+    if len(shown) > 100:
+        message = message.replace(shown, f"{shown[:100]}... ({len(shown) - 100} more "
+                                         "characters)")
+    where = "".join(f"[{p!r}]" for p in ve.absolute_path)
+    return f"{message} (failed validating {ve.validator!r} on instance{where})"
+
+
 def validate_policy_item(item: Any) -> None:
-    """400 ``Input policy item violates schema.`` with the validator's text as error_data."""
+    """400 ``Input policy item violates schema.`` with the validator's text as error_data
+    (cut short by the error writer), then the size of each rule."""
     try:
         _POLICY_VALIDATOR.validate(item)
     except jsonschema.ValidationError as ve:
-        raise BadRequest("Input policy item violates schema.", data=str(ve)) from ve
+        raise BadRequest("Input policy item violates schema.", data=_schema_error(ve)) from ve
+    for rule in item.get("rules", []):
+        check_rule_size(rule["rule"])
 
 
 def require_object(body: Any, what: str = "request body") -> dict[str, Any]:

@@ -191,6 +191,7 @@ class Database:
                 self._lock = threading.RLock()
             else:
                 _make_parent_dir(parsed.database)
+                _create_private_file(parsed.database)
                 kwargs.update(poolclass=sa_pool.QueuePool, pool_size=max_pool_size,
                               max_overflow=max_overflow, pool_timeout=pool_timeout)
         else:
@@ -366,6 +367,35 @@ def _make_parent_dir(path: str | None) -> None:
     if not os.path.isdir(parent):
         LOG.info("Creating directory %s for the SQLite database", parent)
         os.makedirs(parent, mode=0o750, exist_ok=True)
+
+
+#: mode of a SQLite database file Congress creates (SQLite gives its -wal, -shm and journal
+#: files the database file's mode): datasource configs and pushed rows are not for everyone
+SQLITE_FILE_MODE = 0o640
+
+
+def _create_private_file(path: str | None) -> None:
+    """Create the SQLite file ``path`` with :data:`SQLITE_FILE_MODE` (whatever the umask)
+    before SQLite would create it with 0644; an existing file that others may read is
+    reported."""
+    if not path or path.startswith("file:"):
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE)
+    except FileExistsError:
+        mode = os.stat(path).st_mode & 0o777
+        if mode & 0o007:
+            LOG.warning("SQLite database %s is readable by every user (mode %o); "
+                        "chmod o-rwx it", path, mode)
+        return
+    except OSError as exc:      # a read-only directory: SQLite reports the real problem
+        LOG.debug("could not create %s: %s", path, exc)
+        return
+    try:
+        os.fchmod(fd, SQLITE_FILE_MODE)     # the umask may have cleared less than wanted
+    finally:
+        os.close(fd)
+    LOG.info("created SQLite database file %s (mode %o)", path, SQLITE_FILE_MODE)
 
 
 def _install_sqlite_hooks(engine: Engine, *, wal: bool, busy_timeout: float) -> None:

@@ -169,7 +169,10 @@ class CongressProcess:
         self.conf_path = os.path.join(workdir, f"{node_id}.conf")
         self.log_path = os.path.join(workdir, f"{node_id}.log")
         sections: dict[str, dict[str, Any]] = {
-            "DEFAULT": {"state_path": self.state, "bind_port": self.port,
+            # multi-node tests run without Keystone: they must say so (there is no default
+            # outside the all-in-one developer server)
+            "DEFAULT": {"auth_strategy": "noauth",
+                        "state_path": self.state, "bind_port": self.port,
                         "bind_host": "127.0.0.1", "policy_library_path":
                             os.path.join(workdir, "library"),
                         "datasource_sync_period": 30},
@@ -187,7 +190,8 @@ class CongressProcess:
             for section, values in sections.items():
                 f.write(f"[{section}]\n")
                 for k, v in values.items():
-                    f.write(f"{k} = {v}\n")
+                    if v is not None:       # None: leave the option out
+                        f.write(f"{k} = {v}\n")
                 f.write("\n")
 
     @property

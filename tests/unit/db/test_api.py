@@ -276,3 +276,28 @@ def test_state_dir_permissions(tmp_path):
     db = api.Database(f"sqlite:///{tmp_path / 'new' / 'x.sqlite'}")
     db.dispose()
     assert stat.S_IMODE(os.stat(tmp_path / "new").st_mode) & 0o007 == 0
+
+
+def test_sqlite_file_is_created_private(tmp_path):
+    """The database holds datasource configs and pushed rows: 0640 whatever the umask, and
+    SQLite's WAL and shared-memory files get the database file's mode."""
+    import os
+    import stat
+
+    path = tmp_path / "state" / "congress.sqlite"
+    old = os.umask(0o022)
+    try:
+        db = api.Database(f"sqlite:///{path}")
+        try:
+            migration.ensure_schema(db)
+            with db.transaction() as conn:
+                conn.exec_driver_sql("CREATE TABLE t (x)")
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode)
+                     for p in path.parent.iterdir() if p.name.startswith("congress.sqlite")}
+        finally:
+            db.dispose()
+    finally:
+        os.umask(old)
+    assert modes["congress.sqlite"] == 0o640, modes
+    assert "congress.sqlite-wal" in modes
+    assert all(mode & 0o007 == 0 for mode in modes.values()), modes

@@ -1,0 +1,150 @@
+"""Edge hardening: lone surrogates, sizes checked before parsing, errors that do not echo whole
+requests, nothing about the deployment in 401s, no default auth_strategy outside the developer
+server."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from congress.api.app import auth_strategy
+from congress.exceptions import ConfigurationError
+from tests.unit.api.conftest import error_of, make_conf
+
+LONE = "\ud800"
+
+#: every request that carries a JSON body, with a lone surrogate in a free-text place
+SURROGATE_REQUESTS: list[tuple[str, str, Any]] = [
+    ("POST", "/v1/policies", {"name": "p1", "description": LONE}),
+    ("POST", "/v1/policies", {"name": "p1", "rules": [{"rule": "p(x) :- q(x)",
+                                                       "comment": "a" + LONE}]}),
+    ("POST", "/v1/policies/classification/rules", {"rule": "p(x) :- q(x)", "comment": LONE}),
+    ("POST", "/v1/policies/classification/rules", {"rule": "p(x) :- q(x)", "name": LONE}),
+    ("POST", "/v1/policies/classification/rules", {"rule": f'p(x) :- q(x, "{LONE}")'}),
+    ("POST", "/v1/policies/classification?action=simulate",
+     {"query": "p(x)", "sequence": f'q("{LONE}")', "action_policy": "action"}),
+    ("POST", "/v1/policies/action?action=execute",
+     {"name": "nova:servers.pause", "args": {"positional": [LONE]}}),
+    ("POST", "/v1/librarypolicies", {"name": "lib", "description": LONE, "rules": []}),
+    ("PUT", "/v1/librarypolicies/lib", {"name": "lib", "description": LONE, "rules": []}),
+    ("POST", "/v1/data-sources", {"name": "d1", "driver": "doctor", "description": LONE}),
+    ("POST", "/v1/data-sources", {"name": "d1", "driver": "doctor",
+                                  "config": {"auth_url": LONE}}),
+    ("PUT", "/v1/data-sources/nova/tables/servers/rows", [["s1", LONE]]),
+    ("POST", "/v1/data-sources/nova?action=execute",
+     {"name": "servers.pause", "args": {"named": {"id": LONE}}}),
+    ("POST", "/v1/data-sources/nova/webhook", {"payload": [LONE]}),
+    ("POST", "/v1/policies", {LONE: "key", "name": "p1"}),     # in an object key
+]
+
+
+@pytest.mark.parametrize("method, path, body", SURROGATE_REQUESTS)
+def test_lone_surrogate_is_400_before_any_service_call(client, backend, method, path,
+                                                       body) -> None:
+    text = json.dumps(body)       # ensure_ascii: the surrogate travels as a \ud800 escape
+    assert "\\ud800" in text
+    result = client.simulate_request(method, path, body=text,
+                                     headers={"Content-Type": "application/json"})
+    assert result.status_code == 400, result.text
+    err = error_of(result)
+    assert "lone surrogate" in err["message"]
+    assert not [c for c in backend.calls if c[1] != "node_info"], backend.calls
+
+
+def test_surrogate_pairs_are_characters_and_accepted(client) -> None:
+    body = json.dumps({"name": "p1", "description": "emoji \ud83d\ude00 \\ud83d\\ude00"})
+    result = client.simulate_post("/v1/policies", body=body)
+    assert result.status_code == 201, result.text
+    assert result.json["description"] == "emoji \U0001F600 \\ud83d\\ude00"
+
+
+def test_backslash_u_in_text_without_surrogates_is_fine(client) -> None:
+    result = client.simulate_post("/v1/policies",
+                                  body=json.dumps({"name": "p1", "description": "\u00e9 \\u"}))
+    assert result.status_code == 201, result.text
+
+
+# --------------------------------------------------------------------------- sizes, echoes
+def test_oversized_rule_is_refused_before_the_engine_sees_it(client, backend) -> None:
+    rule = "p(x) :- " + ", ".join(f"q{i}(x)" for i in range(10_000))
+    assert len(rule.encode()) > 65535
+    result = client.simulate_post("/v1/policies/classification/rules",
+                                  body=json.dumps({"rule": rule}))
+    assert result.status_code == 400
+    assert error_of(result)["message"] == "Bad Request::Rule must be at most 65535 bytes long"
+    assert not [c for c in backend.calls if c[1] == "insert_rule"]
+
+
+def test_oversized_rule_in_a_policy_is_refused_before_the_engine_sees_it(client,
+                                                                         backend) -> None:
+    body = {"name": "big", "rules": [{"rule": "p(x) :- q(x)"}, {"rule": "é" * 40_000}]}
+    result = client.simulate_post("/v1/policies", body=json.dumps(body))
+    assert result.status_code == 400     # 40,000 characters but 80,000 bytes
+    assert "65535 bytes" in error_of(result)["message"]
+    assert not [c for c in backend.calls if c[1] == "create_policy"]
+
+
+def test_schema_errors_do_not_echo_the_whole_body(client) -> None:
+    huge = "A" * 1_000_000
+    result = client.simulate_post("/v1/librarypolicies",
+                                  body=json.dumps({"name": "lib", "rules": huge}))
+    assert result.status_code == 400
+    err = error_of(result)
+    assert err["message"] == "Bad Request::Input policy item violates schema."
+    assert isinstance(err["error_data"], str) and "is not of type 'array'" in err["error_data"]
+    assert len(result.text) < 2_000, len(result.text)
+
+
+def test_messages_that_repeat_input_are_capped(client) -> None:
+    body = {"name": "p1", "x" * 100_000: 1}
+    result = client.simulate_post("/v1/policies", body=json.dumps(body))
+    assert result.status_code == 400
+    message = error_of(result)["message"]
+    assert message.startswith("Bad Request::Unknown field(s) in request body: xxx")
+    assert len(message) < 1_100 and "more characters" in message
+
+
+# --------------------------------------------------------------------------- auth_strategy
+def test_auth_strategy_unset_is_noauth_for_the_developer_server(tmp_path) -> None:
+    assert auth_strategy(make_conf(tmp_path)) == "noauth"
+    assert auth_strategy(make_conf(tmp_path, bind_host="::1")) == "noauth"
+    assert auth_strategy(make_conf(tmp_path, bind_host="localhost")) == "noauth"
+
+
+@pytest.mark.parametrize("config_text, reason", [
+    ("[DEFAULT]\nbind_host = 0.0.0.0\n", "bind_host = 0.0.0.0 is not a loopback address"),
+    ("[DEFAULT]\nbind_host = 192.0.2.7\n", "bind_host = 192.0.2.7"),
+    ("[database]\nconnection = mysql+pymysql://u:p@db/congress\n", "not SQLite"),
+])
+def test_auth_strategy_unset_refuses_anything_else(tmp_path, config_text, reason) -> None:
+    with pytest.raises(ConfigurationError) as err:
+        auth_strategy(make_conf(tmp_path, config_text))
+    assert "auth_strategy is not set" in str(err.value)
+    assert "auth_strategy = keystone" in str(err.value)
+    assert reason in str(err.value)
+    # stated explicitly, either choice is accepted
+    for choice in ("noauth", "keystone"):
+        conf = make_conf(tmp_path, config_text + f"[DEFAULT]\nauth_strategy = {choice}\n")
+        assert auth_strategy(conf) == choice
+
+
+def test_auth_strategy_unset_refuses_a_broker_and_role_subsets(tmp_path) -> None:
+    from congress import config
+    from congress.bus import transport
+
+    conf = make_conf(tmp_path, "[DEFAULT]\ntransport_url = rabbit://g:g@127.0.0.1:5672/\n")
+    transport.register_messaging_opts(conf)
+    with pytest.raises(ConfigurationError, match="transport_url names a message broker"):
+        auth_strategy(conf)
+
+    conf = config.new_conf()
+    config.register_cli_opts(conf)
+    conf(args=["--api", "--policy-engine"], default_config_files=[])
+    with pytest.raises(ConfigurationError, match="roles --api, --policy-engine"):
+        auth_strategy(conf)
+    conf = config.new_conf()
+    config.register_cli_opts(conf)
+    conf(args=["--api", "--policy-engine", "--datasources"], default_config_files=[])
+    assert auth_strategy(conf) == "noauth"
