@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-# name -> (error_code, description, http status), as in the original's error table (spec/api.md).
+# name -> (error_code, description, http status): the original's error table, which clients
+# know by number (doc/api.md#numbered-error-codes).
 API_ERRORS: dict[str, tuple[int, str, int]] = {
     "unknown": (1000, "Unknown error", 400),
     "add_item_id": (1001, "Add item does not support user-chosen ID", 400),
@@ -29,7 +30,8 @@ API_ERRORS: dict[str, tuple[int, str, int]] = {
     "simulate_without_policy": (
         1005, "Simulate must be told which policy evaluate the query on", 400),
     "sequence_syntax": (1006, "Syntax error in sequence", 400),
-    # The original declares 500 for these two but always answered 400 (spec/api.md Note).
+    # The original's table declared 500 for these two, but its API always answered them with
+    # 400; the status here is the one clients saw.
     "simulate_error": (1007, "Error in simulate procedure", 400),
     "rule_already_exists": (1008, "Rule already exists", 409),
     "schema_get_item_id": (1009, "Get item for schema does not support user-chosen ID", 400),

@@ -1,6 +1,6 @@
 """The Congress REST API v1 as a falcon WSGI app: :func:`create_app`.
 
-Routes are registered in the original's order (spec/api.md §8); falcon's router gives literal
+Routes are registered in the original's order (doc/api.md §Routes); falcon's router gives literal
 segments precedence over variables, which for this route set selects the same resource as the
 original's "first matching regex". Path segments must be non-empty (``[^/]+``).
 

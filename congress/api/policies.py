@@ -1,7 +1,7 @@
 """``/v1/policies``, ``/v1/policies/{policy_id}`` (+ ``?action=simulate|execute``) and
 ``/v1/policies/{policy_id}/status`` -> service ``__engine``.
 
-Deliberate differences from the original (spec/api.md §2):
+Deliberate differences from the original (doc/api.md §Policies):
 
 * ``POST /v1/policies?library_policy=<id>`` with a non-empty body answers **400**
   (``Bad Request::Policy creation request with `library_policy` parameter must not have

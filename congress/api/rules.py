@@ -1,6 +1,6 @@
 """``/v1/policies/{policy_id}/rules[/{rule_id}[/status]]`` -> service ``__engine``.
 
-Deliberate differences from the original (spec/api.md §3):
+Deliberate differences from the original (doc/api.md §Rules):
 
 * Deleting a rule that does not exist is the engine's ``RuleNotFound``: **404** instead of the
   original's 400/1000.

@@ -4,7 +4,7 @@ service, after ``_ds_manager.resolve``):
 ``(/v1/policies/{policy_id}|/v1/data-sources/{ds_id})/tables[/{table_id}[/rows[/{row_id}]]]``
 and ``/v1/data-sources/{ds_id}/tables/{table_id}/spec``.
 
-Deliberate differences from the original (spec/api.md §4, §5):
+Deliberate differences from the original (doc/api.md §Policy tables and rows):
 
 * ``PUT .../rows`` on a *policy* table is 501 (policy tables are derived from rules; the original
   forwarded it to the engine, which had no such method). The PUT body must be a JSON array.

@@ -5,7 +5,8 @@ datasource schemas, table arities) and returns new statements or errors. The run
 :func:`prepare_statement` for every inserted statement and applies nothing unless every statement
 of the request passes (all-or-nothing).
 
-The checks and their messages follow the original (spec/policy-language.md §4, §7).
+The checks and their messages are the original's, so that clients matching on them keep working
+(column references: doc/policy-language.md §4; the other checks: doc/policy-language.md §7).
 """
 
 from __future__ import annotations

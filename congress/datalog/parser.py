@@ -1,6 +1,6 @@
 """Lexer and recursive-descent parser for the Congress Datalog dialect.
 
-Grammar (spec/policy-language.md §2)::
+Grammar (doc/policy-language.md §2)::
 
     prog        := statement* EOF
     statement   := formula (';' | '.')?

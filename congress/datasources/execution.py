@@ -17,9 +17,10 @@ Requests (:meth:`ActionExecutor.request`, the ``request_execute`` RPC):
   action log (who asked, args, outcome, time); a failure is returned to the caller;
 * with ``trigger = {"policy", "event": "added"|"removed", "row"}`` (a policy engine's
   ``execute[...]`` row appeared or disappeared): only the *leader* policy engine's requests count
-  (spec/runtime.md §6): the first PE node heard from, or a PE on this node if one is alive. The
-  leader is dropped when its node is lost (heartbeat timeout), restarts, or stops hosting a PE;
-  the next PE heard from takes over. Requests are handled in order on one worker thread.
+  (doc/architecture.md#multi-node-design): the first PE node heard from, or a PE on this node if one
+  is alive. The leader is dropped when its node is lost (heartbeat timeout), restarts, or stops
+  hosting a PE; the next PE heard from takes over. Requests are handled in order on one worker
+  thread.
 
 De-duplication. Each trigger has a stable key, the hash of (datasource id, policy, action, row).
 A row is *active* from its execution until the leader reports it removed. In the action log an

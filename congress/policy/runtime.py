@@ -143,7 +143,8 @@ def statement_key(stmt: Statement) -> Any:
 
 
 def normalize_value(v: Any) -> str | int | float:
-    """A driver/JSON value as the engine sees it (spec §8; non-ASCII text is kept)."""
+    """A driver/JSON value as the engine sees it (doc/policy-language.md §5; non-ASCII text is
+    kept)."""
     t = type(v)
     if t is str or t is int or t is float:
         return v

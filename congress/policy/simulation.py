@@ -1,8 +1,8 @@
 """Hypothetical reasoning: what would a query answer after a sequence of updates and actions?
 
-Follows spec/policy-language.md §10. The sequence is applied to the real runtime incrementally
-(with action notifications suppressed), the query is answered, and every change is undone in
-reverse order, so the state afterwards is exactly what it was.
+The semantics are those of doc/policy-language.md §10. The sequence is applied to the real runtime
+incrementally (with action notifications suppressed), the query is answered, and every change is
+undone in reverse order, so the state afterwards is exactly what it was.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""Datasource and driver endpoints (spec/api.md §5, §6) over real HTTP against a real all-in-one
-``congress-server``: push, doctor, fake and vitrage (webhook) datasources, rows pushed and seen
-through policy rules, status / schema / spec / actions / tables / execute / request-refresh,
-every error class with "nothing stored changed" re-checks, and pushed rows surviving a restart
-(``persist_data``) on SQLite and on MariaDB.
+"""Datasource and driver endpoints (doc/api.md §Data sources) over real HTTP against a real
+all-in-one ``congress-server``: push, doctor, fake and vitrage (webhook) datasources, rows pushed
+and seen through policy rules, status / schema / spec / actions / tables / execute /
+request-refresh, every error class with "nothing stored changed" re-checks, and pushed rows
+surviving a restart (``persist_data``) on SQLite and on MariaDB.
 
 The generic ``push`` driver has one table, ``data``, whose width is set by the first rows pushed
 to it; rules read it as ``<ds>:data(x, y, ...)``.

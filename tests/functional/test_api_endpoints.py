@@ -1,4 +1,4 @@
-"""Every policy-side endpoint of the REST API (spec/api.md §1-4, §7, §8) over real HTTP against a
+"""Every policy-side endpoint of the REST API (doc/api.md) over real HTTP against a
 real all-in-one ``congress-server`` on SQLite: success shapes, ``Location`` and consistency
 headers, every error class (status, error_code, message), bad input of every kind, each
 rejected request re-checked to have changed nothing stored, 413 for oversized bodies,

@@ -1,4 +1,4 @@
-"""The builtin tables of the Datalog dialect (spec section 6.1), one module per family.
+"""The builtin tables of the Datalog dialect (doc/policy-language.md §6), one module per family.
 
 Every family module holds a ``BUILTINS`` list; this package registers all of them in one table,
 :data:`BUILTINS`, keyed by name. Names are unique across families (checked at import time), and a
