@@ -12,6 +12,7 @@ do) never loads it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 from oslo_config import cfg
 
 from congress import exceptions
+from congress.datasources.declare import Collection
 from congress.datasources.driver import PollingDriver, opt
 
 LOG = logging.getLogger(__name__)
@@ -67,6 +69,9 @@ class OpenStackDriver(PollingDriver):
     SERVICE_TYPE: ClassVar[str] = ""
     #: microversion sent with reads (None: none)
     MICROVERSION: ClassVar[str | None] = None
+    #: ``{root table: the REST collection it is read from}``; a ``fetch_<root>`` method,
+    #: where a table needs more than one listing, takes precedence
+    COLLECTIONS: ClassVar[Mapping[str, Collection]] = {}
     CONFIG = openstack_config()
 
     def __init__(self, name: str, ds_id: str, config: Mapping[str, Any] | None, *,
@@ -147,10 +152,25 @@ class OpenStackDriver(PollingDriver):
         self.http_request(method, path, proxy=proxy, microversion=microversion, json=body)
 
     # ------------------------------------------------------------------ reading
+    def read_microversion(self) -> str | None:
+        """The microversion sent with reads (a driver may take it from its config)."""
+        return self.MICROVERSION
+
+    def fetchers(self) -> dict[str, Any]:
+        out: dict[str, Any] = {root: functools.partial(self.list_collection, c)
+                               for root, c in self.COLLECTIONS.items()}
+        out.update(super().fetchers())
+        return out
+
+    def list_collection(self, collection: Collection) -> list[Any]:
+        """Every item of a declared collection, all pages."""
+        return self.list_json(collection.path, collection.key,
+                              params=collection.params or None)
+
     def get_json(self, path: str, *, params: Mapping[str, Any] | None = None,
                  proxy: str | None = None, microversion: str | None = None) -> Any:
         """GET ``path`` (relative to the service endpoint, or absolute) and decode JSON."""
-        mv = microversion if microversion is not None else self.MICROVERSION
+        mv = microversion if microversion is not None else self.read_microversion()
         response = self.http_request("GET", path, proxy=proxy, microversion=mv,
                                      params=dict(params) if params else None)
         try:

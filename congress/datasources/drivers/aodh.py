@@ -11,31 +11,26 @@ from __future__ import annotations
 from typing import Any
 
 from congress import exceptions
+from congress.datasources.declare import col, hdict
 from congress.datasources.execution import ActionClient, namespace
 from congress.datasources.openstack import OpenStackDriver, openstack_config
-from congress.datasources.translators import DICT_SELECTOR, HDICT, VALUE
 
-V = {"translation-type": VALUE}
-
-ALARMS = {
-    "translation-type": HDICT, "table-name": "alarms", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "alarm_id", "translator": V},
-        {"fieldname": "name", "translator": V},
-        {"fieldname": "state", "translator": V},
-        {"fieldname": "enabled", "translator": V},
-        {"fieldname": "type", "translator": V},
-        {"fieldname": "description", "translator": V},
-        {"fieldname": "time_constraints", "translator": V},
-        {"fieldname": "user_id", "translator": V},
-        {"fieldname": "project_id", "translator": V},
-        {"fieldname": "alarm_actions", "translator": V},
-        {"fieldname": "ok_actions", "translator": V},
-        {"fieldname": "insufficient_data_actions", "translator": V},
-        {"fieldname": "repeat_actions", "translator": V},
-        {"fieldname": "timestamp", "translator": V},
-        {"fieldname": "state_timestamp", "translator": V},
-    )}
+ALARMS = hdict("alarms",
+    col("alarm_id"),
+    col("name"),
+    col("state"),
+    col("enabled"),
+    col("type"),
+    col("description"),
+    col("time_constraints"),
+    col("user_id"),
+    col("project_id"),
+    col("alarm_actions"),
+    col("ok_actions"),
+    col("insufficient_data_actions"),
+    col("repeat_actions"),
+    col("timestamp"),
+    col("state_timestamp"))
 
 
 class _Alarm:

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from congress.datasources.declare import col, hdict
 from congress.datasources.driver import PollingDriver, opt
-from congress.datasources.translators import DICT_SELECTOR, HDICT, VALUE
 
-V = {"translation-type": VALUE}
-
-BENCHTABLE = {
-    "translation-type": HDICT, "table-name": "benchtable", "selector-type": DICT_SELECTOR,
-    "field-translators": ({"fieldname": "field1", "translator": V},
-                          {"fieldname": "field2", "translator": V})}
+BENCHTABLE = hdict("benchtable",
+    col("field1"),
+    col("field2"))
 
 
 class BenchmarkDriver(PollingDriver):

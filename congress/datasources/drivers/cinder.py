@@ -9,78 +9,52 @@ from __future__ import annotations
 
 from typing import Any
 
+from congress.datasources.declare import Collection, col, hdict
 from congress.datasources.execution import ActionClient, namespace
 from congress.datasources.openstack import OpenStackDriver, openstack_config
-from congress.datasources.translators import DICT_SELECTOR, HDICT, VALUE
 
-V = {"translation-type": VALUE}
+VOLUMES = hdict("volumes",
+    col("id", "The UUID of the volume"),
+    col("size", "The size of the volume, in GiB"),
+    col("user_id", "The UUID of the user"),
+    col("status", "The volume status"),
+    col("description", "The volume description"),
+    col("name", "The volume name"),
+    col("bootable", "Whether the volume is bootable"),
+    col("created_at", "Creation time"),
+    col("volume_type", "The associated volume type"),
+    col("encrypted", "If true, this volume is encrypted"),
+    col("availability_zone", "The availability zone"),
+    col("replication_status", "The volume replication status"),
+    col("multiattach", "Whether the volume may be attached more than once"),
+    col("snapshot_id", "The snapshot it was created from"),
+    col("source_volid", "The volume it was cloned from"),
+    col("consistencygroup_id", "The consistency group"),
+    col("migration_status", "The volume migration status"),
+    col("attachments", translator=hdict("attachments",
+        col("server_id", "UUID of the server the volume is attached to"),
+        col("attachment_id", "UUID of the attachment"),
+        col("host_name", "The host of the attachment"),
+        col("device", "The device name"),
+        parent_key="id", parent_col_name="volume_id", parent_key_desc="UUID of volume",
+        in_list=True)))
 
-VOLUMES = {
-    "translation-type": HDICT, "table-name": "volumes", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "id", "desc": "The UUID of the volume", "translator": V},
-        {"fieldname": "size", "desc": "The size of the volume, in GiB", "translator": V},
-        {"fieldname": "user_id", "desc": "The UUID of the user", "translator": V},
-        {"fieldname": "status", "desc": "The volume status", "translator": V},
-        {"fieldname": "description", "desc": "The volume description", "translator": V},
-        {"fieldname": "name", "desc": "The volume name", "translator": V},
-        {"fieldname": "bootable", "desc": "Whether the volume is bootable", "translator": V},
-        {"fieldname": "created_at", "desc": "Creation time", "translator": V},
-        {"fieldname": "volume_type", "desc": "The associated volume type", "translator": V},
-        {"fieldname": "encrypted", "desc": "If true, this volume is encrypted",
-         "translator": V},
-        {"fieldname": "availability_zone", "desc": "The availability zone", "translator": V},
-        {"fieldname": "replication_status", "desc": "The volume replication status",
-         "translator": V},
-        {"fieldname": "multiattach", "desc": "Whether the volume may be attached more than "
-                                             "once", "translator": V},
-        {"fieldname": "snapshot_id", "desc": "The snapshot it was created from",
-         "translator": V},
-        {"fieldname": "source_volid", "desc": "The volume it was cloned from",
-         "translator": V},
-        {"fieldname": "consistencygroup_id", "desc": "The consistency group",
-         "translator": V},
-        {"fieldname": "migration_status", "desc": "The volume migration status",
-         "translator": V},
-        {"fieldname": "attachments",
-         "translator": {
-             "translation-type": HDICT, "table-name": "attachments", "parent-key": "id",
-             "parent-col-name": "volume_id", "parent-key-desc": "UUID of volume",
-             "selector-type": DICT_SELECTOR, "in-list": True,
-             "field-translators": (
-                 {"fieldname": "server_id", "desc": "UUID of the server the volume is "
-                                                    "attached to", "translator": V},
-                 {"fieldname": "attachment_id", "desc": "UUID of the attachment",
-                  "translator": V},
-                 {"fieldname": "host_name", "desc": "The host of the attachment",
-                  "translator": V},
-                 {"fieldname": "device", "desc": "The device name", "translator": V})}},
-    )}
+SNAPSHOTS = hdict("snapshots",
+    col("id", "The UUID of the snapshot"),
+    col("size", "The size of the snapshot, in GiB"),
+    col("status", "The snapshot status"),
+    col("volume_id", "The UUID of the volume"),
+    col("name", "The snapshot name"),
+    col("created_at", "Creation time"))
 
-SNAPSHOTS = {
-    "translation-type": HDICT, "table-name": "snapshots", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "id", "desc": "The UUID of the snapshot", "translator": V},
-        {"fieldname": "size", "desc": "The size of the snapshot, in GiB", "translator": V},
-        {"fieldname": "status", "desc": "The snapshot status", "translator": V},
-        {"fieldname": "volume_id", "desc": "The UUID of the volume", "translator": V},
-        {"fieldname": "name", "desc": "The snapshot name", "translator": V},
-        {"fieldname": "created_at", "desc": "Creation time", "translator": V},
-    )}
-
-SERVICES = {
-    "translation-type": HDICT, "table-name": "services", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "status", "desc": "The status of the service", "translator": V},
-        {"fieldname": "binary", "desc": "The binary name of the service", "translator": V},
-        {"fieldname": "zone", "desc": "The availability zone", "translator": V},
-        {"fieldname": "state", "desc": "The state of the service (up or down)",
-         "translator": V},
-        {"fieldname": "updated_at", "desc": "Last update time", "translator": V},
-        {"fieldname": "host", "desc": "The host name", "translator": V},
-        {"fieldname": "disabled_reason", "desc": "The reason the service is disabled",
-         "translator": V},
-    )}
+SERVICES = hdict("services",
+    col("status", "The status of the service"),
+    col("binary", "The binary name of the service"),
+    col("zone", "The availability zone"),
+    col("state", "The state of the service (up or down)"),
+    col("updated_at", "Last update time"),
+    col("host", "The host name"),
+    col("disabled_reason", "The reason the service is disabled"))
 
 
 class _Volumes:
@@ -128,12 +102,8 @@ class CinderDriver(OpenStackDriver):
     SERVICE_TYPE = "block-storage"
     TRANSLATORS = [VOLUMES, SNAPSHOTS, SERVICES]
     ACTION_CLIENT = CinderActions
-
-    def fetch_volumes(self) -> list[Any]:
-        return self.list_json("/volumes/detail", "volumes", params={"all_tenants": 1})
-
-    def fetch_snapshots(self) -> list[Any]:
-        return self.list_json("/snapshots/detail", "snapshots", params={"all_tenants": 1})
-
-    def fetch_services(self) -> list[Any]:
-        return self.list_json("/os-services", "services")
+    COLLECTIONS = {
+        "volumes": Collection("/volumes/detail", "volumes", {"all_tenants": 1}),
+        "snapshots": Collection("/snapshots/detail", "snapshots", {"all_tenants": 1}),
+        "services": Collection("/os-services", "services"),
+    }

@@ -10,10 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from congress import exceptions
+from congress.datasources.declare import col, hdict
 from congress.datasources.driver import PushDriver
-from congress.datasources.translators import DICT_SELECTOR, HDICT, VALUE
-
-V = {"translation-type": VALUE}
 
 
 def _check_events(events: Any) -> None:
@@ -36,17 +34,14 @@ def _flatten_events(events: Any) -> list[dict[str, Any]]:
     return out
 
 
-EVENTS = {
-    "translation-type": HDICT, "table-name": "events", "selector-type": DICT_SELECTOR,
-    "objects-extract-fn": _flatten_events,
-    "field-translators": (
-        {"fieldname": "time", "translator": V},
-        {"fieldname": "type", "translator": V},
-        {"fieldname": "hostname", "translator": V},
-        {"fieldname": "status", "translator": V},
-        {"fieldname": "monitor", "translator": V},
-        {"fieldname": "monitor_event_id", "translator": V},
-    )}
+EVENTS = hdict("events",
+    col("time"),
+    col("type"),
+    col("hostname"),
+    col("status"),
+    col("monitor"),
+    col("monitor_event_id"),
+    objects_extract_fn=_flatten_events)
 
 
 class DoctorDriver(PushDriver):

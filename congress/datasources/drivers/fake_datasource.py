@@ -11,17 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from congress.datasources.declare import col, hdict
 from congress.datasources.driver import PollingDriver
 from congress.datasources.execution import normalize_args
 from congress.datasources.openstack import openstack_config
-from congress.datasources.translators import DICT_SELECTOR, HDICT, VALUE
 
-V = {"translation-type": VALUE}
-
-FAKE_TABLE = {
-    "translation-type": HDICT, "table-name": "fake_table", "selector-type": DICT_SELECTOR,
-    "field-translators": ({"fieldname": "id", "translator": V},
-                          {"fieldname": "name", "translator": V})}
+FAKE_TABLE = hdict("fake_table",
+    col("id"),
+    col("name"))
 
 
 class FakeDataSource(PollingDriver):

@@ -8,49 +8,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from congress.datasources.declare import Collection, col, hdict, values
 from congress.datasources.execution import ActionClient, namespace
 from congress.datasources.openstack import OpenStackDriver, openstack_config
-from congress.datasources.translators import DICT_SELECTOR, HDICT, LIST, VALUE
 
-V = {"translation-type": VALUE}
-
-IMAGES = {
-    "translation-type": HDICT, "table-name": "images", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "id", "desc": "UUID of image", "translator": V},
-        {"fieldname": "status", "desc": "The image status", "translator": V},
-        {"fieldname": "name", "desc": "Image Name", "translator": V},
-        {"fieldname": "container_format", "desc": "The container format of image",
-         "translator": V},
-        {"fieldname": "created_at", "desc": "The date and time when the resource was created",
-         "translator": V},
-        {"fieldname": "updated_at", "desc": "The date and time when the resource was updated.",
-         "translator": V},
-        {"fieldname": "disk_format", "desc": "The disk format of the image.", "translator": V},
-        {"fieldname": "owner", "desc": "The ID of the owner or tenant of the image",
-         "translator": V},
-        {"fieldname": "protected", "desc": "Indicates whether the image can be deleted.",
-         "translator": V},
-        {"fieldname": "min_ram", "desc": "minimum amount of RAM in MB required to boot the "
-                                         "image", "translator": V},
-        {"fieldname": "min_disk", "desc": "minimum disk size in GB required to boot the image",
-         "translator": V},
-        {"fieldname": "checksum", "desc": "Hash of the image data used", "translator": V},
-        {"fieldname": "size", "desc": "The size of the image data, in bytes.",
-         "translator": V},
-        {"fieldname": "file", "desc": "URL for the virtual machine image file",
-         "translator": V},
-        {"fieldname": "kernel_id", "desc": "kernel id", "translator": V},
-        {"fieldname": "ramdisk_id", "desc": "ramdisk id", "translator": V},
-        {"fieldname": "schema", "desc": "URL for schema of the virtual machine image",
-         "translator": V},
-        {"fieldname": "visibility", "desc": "The image visibility", "translator": V},
-        {"fieldname": "tags",
-         "translator": {"translation-type": LIST, "table-name": "tags",
-                        "val-col": "tag", "val-col-desc": "List of image tags",
-                        "parent-key": "id", "parent-col-name": "image_id",
-                        "parent-key-desc": "UUID of image", "translator": V}},
-    )}
+IMAGES = hdict("images",
+    col("id", "UUID of image"),
+    col("status", "The image status"),
+    col("name", "Image Name"),
+    col("container_format", "The container format of image"),
+    col("created_at", "The date and time when the resource was created"),
+    col("updated_at", "The date and time when the resource was updated."),
+    col("disk_format", "The disk format of the image."),
+    col("owner", "The ID of the owner or tenant of the image"),
+    col("protected", "Indicates whether the image can be deleted."),
+    col("min_ram", "minimum amount of RAM in MB required to boot the image"),
+    col("min_disk", "minimum disk size in GB required to boot the image"),
+    col("checksum", "Hash of the image data used"),
+    col("size", "The size of the image data, in bytes."),
+    col("file", "URL for the virtual machine image file"),
+    col("kernel_id", "kernel id"),
+    col("ramdisk_id", "ramdisk id"),
+    col("schema", "URL for schema of the virtual machine image"),
+    col("visibility", "The image visibility"),
+    col("tags", translator=values(
+        "tags", "tag", "List of image tags",
+        parent_key="id", parent_col_name="image_id", parent_key_desc="UUID of image")))
 
 
 class _Images:
@@ -113,9 +96,9 @@ class GlanceV2Driver(OpenStackDriver):
     SERVICE_TYPE = "image"
     TRANSLATORS = [IMAGES]
     ACTION_CLIENT = GlanceActions
-
-    def fetch_images(self) -> list[Any]:
-        return self.list_json("/images", "images")
+    COLLECTIONS = {
+        "images": Collection("/images", "images"),
+    }
 
     def relative_next(self, link: str) -> str:
         # glance's next links are relative to the unversioned root ("/v2/images?marker=..");

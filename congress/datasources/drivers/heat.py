@@ -10,84 +10,65 @@ from __future__ import annotations
 
 from typing import Any
 
+from congress.datasources.declare import Collection, col, hdict
 from congress.datasources.execution import ActionClient, namespace
 from congress.datasources.openstack import OpenStackDriver, openstack_config
-from congress.datasources.translators import DICT_SELECTOR, HDICT, VALUE
-
-V = {"translation-type": VALUE}
 
 
 def _links(table: str, key: str) -> dict[str, Any]:
-    return {"translation-type": HDICT, "table-name": table, "parent-key": key,
-            "selector-type": DICT_SELECTOR, "in-list": True,
-            "field-translators": ({"fieldname": "href", "translator": V},
-                                  {"fieldname": "rel", "translator": V})}
+    return hdict(table, col("href"), col("rel"), parent_key=key, in_list=True)
 
 
-STACKS = {
-    "translation-type": HDICT, "table-name": "stacks", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "id", "translator": V},
-        {"fieldname": "stack_name", "translator": V},
-        {"fieldname": "description", "translator": V},
-        {"fieldname": "creation_time", "translator": V},
-        {"fieldname": "updated_time", "translator": V},
-        {"fieldname": "stack_status", "translator": V},
-        {"fieldname": "stack_status_reason", "translator": V},
-        {"fieldname": "stack_owner", "translator": V},
-        {"fieldname": "parent", "translator": V},
-        {"fieldname": "links", "translator": _links("stacks_links", "id")},
-    )}
+STACKS = hdict("stacks",
+    col("id"),
+    col("stack_name"),
+    col("description"),
+    col("creation_time"),
+    col("updated_time"),
+    col("stack_status"),
+    col("stack_status_reason"),
+    col("stack_owner"),
+    col("parent"),
+    col("links", translator=_links("stacks_links", "id")))
 
-RESOURCES = {
-    "translation-type": HDICT, "table-name": "resources", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "physical_resource_id", "translator": V},
-        {"fieldname": "logical_resource_id", "translator": V},
-        {"fieldname": "stack_id", "translator": V},
-        {"fieldname": "resource_name", "translator": V},
-        {"fieldname": "resource_type", "translator": V},
-        {"fieldname": "creation_time", "translator": V},
-        {"fieldname": "updated_time", "translator": V},
-        {"fieldname": "resource_status", "translator": V},
-        {"fieldname": "resource_status_reason", "translator": V},
-        {"fieldname": "links", "translator": _links("resources_links",
-                                                    "physical_resource_id")},
-    )}
+RESOURCES = hdict("resources",
+    col("physical_resource_id"),
+    col("logical_resource_id"),
+    col("stack_id"),
+    col("resource_name"),
+    col("resource_type"),
+    col("creation_time"),
+    col("updated_time"),
+    col("resource_status"),
+    col("resource_status_reason"),
+    col("links",
+        translator=_links("resources_links",
+               "physical_resource_id")))
 
-EVENTS = {
-    "translation-type": HDICT, "table-name": "events", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "id", "translator": V},
-        {"fieldname": "physical_resource_id", "translator": V},
-        {"fieldname": "logical_resource_id", "translator": V},
-        {"fieldname": "stack_id", "translator": V},
-        {"fieldname": "resource_name", "translator": V},
-        {"fieldname": "event_time", "translator": V},
-        {"fieldname": "resource_status", "translator": V},
-        {"fieldname": "resource_status_reason", "translator": V},
-        {"fieldname": "links", "translator": _links("events_links", "id")},
-    )}
+EVENTS = hdict("events",
+    col("id"),
+    col("physical_resource_id"),
+    col("logical_resource_id"),
+    col("stack_id"),
+    col("resource_name"),
+    col("event_time"),
+    col("resource_status"),
+    col("resource_status_reason"),
+    col("links", translator=_links("events_links", "id")))
 
-DEPLOYMENTS = {
-    "translation-type": HDICT, "table-name": "deployments", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "status", "translator": V},
-        {"fieldname": "server_id", "translator": V},
-        {"fieldname": "config_id", "translator": V},
-        {"fieldname": "action", "translator": V},
-        {"fieldname": "status_reason", "translator": V},
-        {"fieldname": "id", "translator": V},
-        {"fieldname": "output_values",
-         "translator": {
-             "translation-type": HDICT, "table-name": "deployment_output_values",
-             "parent-key": "id", "selector-type": DICT_SELECTOR,
-             "field-translators": (
-                 {"fieldname": "deploy_stdout", "translator": V},
-                 {"fieldname": "deploy_stderr", "translator": V},
-                 {"fieldname": "deploy_status_code", "translator": V},
-                 {"fieldname": "result", "translator": V})}},
-    )}
+DEPLOYMENTS = hdict("deployments",
+    col("status"),
+    col("server_id"),
+    col("config_id"),
+    col("action"),
+    col("status_reason"),
+    col("id"),
+    col("output_values", translator=hdict("deployment_output_values",
+        col("deploy_stdout"),
+        col("deploy_stderr"),
+        col("deploy_status_code"),
+        col("result"),
+        parent_key="id")))
 
 
 class _Stacks:
@@ -114,6 +95,9 @@ class HeatV1Driver(OpenStackDriver):
     SERVICE_TYPE = "orchestration"
     TRANSLATORS = [STACKS, RESOURCES, EVENTS, DEPLOYMENTS]
     ACTION_CLIENT = HeatActions
+    COLLECTIONS = {
+        "deployments": Collection("/software_deployments", "software_deployments"),
+    }
 
     def _stacks(self) -> list[dict[str, Any]]:
         stacks = self.poll_cache.get("stacks")
@@ -138,6 +122,3 @@ class HeatV1Driver(OpenStackDriver):
 
     def fetch_events(self) -> list[Any]:
         return self._per_stack("events")
-
-    def fetch_deployments(self) -> list[Any]:
-        return self.list_json("/software_deployments", "software_deployments")

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from congress.datasources.declare import Collection, col, hdict, values
 from congress.datasources.execution import ActionClient, namespace
 from congress.datasources.openstack import OpenStackDriver, openstack_config
-from congress.datasources.translators import DICT_SELECTOR, HDICT, LIST, VALUE
-
-V = {"translation-type": VALUE}
+from congress.datasources.translators import VALUE
 
 
 def _vif_port_id(extra: Any) -> Any:
@@ -22,61 +21,42 @@ def _vif_port_id(extra: Any) -> Any:
     return ""
 
 
-CHASSISES = {
-    "translation-type": HDICT, "table-name": "chassises", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "uuid", "col": "id", "translator": V},
-        {"fieldname": "created_at", "translator": V},
-        {"fieldname": "updated_at", "translator": V},
-    )}
+CHASSISES = hdict("chassises",
+    col("uuid", col="id"),
+    col("created_at"),
+    col("updated_at"))
 
-NODES = {
-    "translation-type": HDICT, "table-name": "nodes", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "uuid", "col": "id", "desc": "UUID of the node", "translator": V},
-        {"fieldname": "chassis_uuid", "col": "owner_chassis",
-         "desc": "UUID of the chassis of the node", "translator": V},
-        {"fieldname": "power_state", "desc": "Power state of the node", "translator": V},
-        {"fieldname": "maintenance", "desc": "Whether the node is in maintenance mode",
-         "translator": V},
-        {"fieldname": "properties",
-         "translator": {
-             "translation-type": HDICT, "table-name": "node_properties",
-             "parent-key": "id", "parent-col-name": "properties",
-             "selector-type": DICT_SELECTOR,
-             "field-translators": (
-                 {"fieldname": "memory_mb", "translator": V},
-                 {"fieldname": "cpu_arch", "translator": V},
-                 {"fieldname": "local_gb", "translator": V},
-                 {"fieldname": "cpus", "translator": V})}},
-        {"fieldname": "driver", "translator": V},
-        {"fieldname": "instance_uuid", "col": "running_instance", "translator": V},
-        {"fieldname": "created_at", "translator": V},
-        {"fieldname": "provision_updated_at", "translator": V},
-        {"fieldname": "updated_at", "translator": V},
-    )}
+NODES = hdict("nodes",
+    col("uuid", "UUID of the node", col="id"),
+    col("chassis_uuid", "UUID of the chassis of the node", col="owner_chassis"),
+    col("power_state", "Power state of the node"),
+    col("maintenance", "Whether the node is in maintenance mode"),
+    col("properties", translator=hdict("node_properties",
+        col("memory_mb"),
+        col("cpu_arch"),
+        col("local_gb"),
+        col("cpus"),
+        parent_key="id", parent_col_name="properties")),
+    col("driver"),
+    col("instance_uuid", col="running_instance"),
+    col("created_at"),
+    col("provision_updated_at"),
+    col("updated_at"))
 
-PORTS = {
-    "translation-type": HDICT, "table-name": "ports", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "uuid", "col": "id", "translator": V},
-        {"fieldname": "node_uuid", "col": "owner_node", "translator": V},
-        {"fieldname": "address", "col": "mac_address", "translator": V},
-        {"fieldname": "extra", "col": "vif_port_id",
-         "translator": {"translation-type": VALUE, "extract-fn": _vif_port_id}},
-        {"fieldname": "created_at", "translator": V},
-        {"fieldname": "updated_at", "translator": V},
-    )}
+PORTS = hdict("ports",
+    col("uuid", col="id"),
+    col("node_uuid", col="owner_node"),
+    col("address", col="mac_address"),
+    col("extra", col="vif_port_id",
+        translator={"translation-type": VALUE, "extract-fn": _vif_port_id}),
+    col("created_at"),
+    col("updated_at"))
 
-DRIVERS = {
-    "translation-type": HDICT, "table-name": "drivers", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "name", "translator": V},
-        {"fieldname": "hosts",
-         "translator": {"translation-type": LIST, "table-name": "active_hosts",
-                        "parent-key": "name", "parent-col-name": "name",
-                        "val-col": "hosts", "translator": V}},
-    )}
+DRIVERS = hdict("drivers",
+    col("name"),
+    col("hosts", translator=values(
+        "active_hosts", "hosts",
+        parent_key="name", parent_col_name="name")))
 
 
 class _Node:
@@ -119,15 +99,9 @@ class IronicDriver(OpenStackDriver):
     MICROVERSION = "1.31"
     TRANSLATORS = [NODES, PORTS, CHASSISES, DRIVERS]
     ACTION_CLIENT = IronicActions
-
-    def fetch_chassises(self) -> list[Any]:
-        return self.list_json("/chassis/detail", "chassis")
-
-    def fetch_nodes(self) -> list[Any]:
-        return self.list_json("/nodes/detail", "nodes")
-
-    def fetch_ports(self) -> list[Any]:
-        return self.list_json("/ports/detail", "ports")
-
-    def fetch_drivers(self) -> list[Any]:
-        return self.list_json("/drivers", "drivers")
+    COLLECTIONS = {
+        "chassises": Collection("/chassis/detail", "chassis"),
+        "nodes": Collection("/nodes/detail", "nodes"),
+        "ports": Collection("/ports/detail", "ports"),
+        "drivers": Collection("/drivers", "drivers"),
+    }

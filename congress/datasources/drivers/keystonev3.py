@@ -9,50 +9,33 @@ from __future__ import annotations
 
 from typing import Any
 
+from congress.datasources.declare import Collection, col, hdict
 from congress.datasources.execution import ActionClient, namespace
 from congress.datasources.openstack import OpenStackDriver, openstack_config
-from congress.datasources.translators import DICT_SELECTOR, HDICT, VALUE
 
-V = {"translation-type": VALUE}
+USERS = hdict("users",
+    col("id", "The ID for the user."),
+    col("name", "username, unique within domain"),
+    col("enabled", "user is enabled or not"),
+    col("default_project_id", "ID of the default project for the user"),
+    col("domain_id", "The ID of the domain for the user."))
 
-USERS = {
-    "translation-type": HDICT, "table-name": "users", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "id", "desc": "The ID for the user.", "translator": V},
-        {"fieldname": "name", "desc": "username, unique within domain", "translator": V},
-        {"fieldname": "enabled", "desc": "user is enabled or not", "translator": V},
-        {"fieldname": "default_project_id", "desc": "ID of the default project for the user",
-         "translator": V},
-        {"fieldname": "domain_id", "desc": "The ID of the domain for the user.",
-         "translator": V},
-    )}
+ROLES = hdict("roles",
+    col("id", "role ID"),
+    col("name", "role name"))
 
-ROLES = {
-    "translation-type": HDICT, "table-name": "roles", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "id", "desc": "role ID", "translator": V},
-        {"fieldname": "name", "desc": "role name", "translator": V},
-    )}
+PROJECTS = hdict("projects",
+    col("enabled", "project is enabled or not"),
+    col("description", "project description"),
+    col("name", "project name"),
+    col("domain_id", "ID of the domain for the project"),
+    col("id", "ID for the project"))
 
-PROJECTS = {
-    "translation-type": HDICT, "table-name": "projects", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "enabled", "desc": "project is enabled or not", "translator": V},
-        {"fieldname": "description", "desc": "project description", "translator": V},
-        {"fieldname": "name", "desc": "project name", "translator": V},
-        {"fieldname": "domain_id", "desc": "ID of the domain for the project",
-         "translator": V},
-        {"fieldname": "id", "desc": "ID for the project", "translator": V},
-    )}
-
-DOMAINS = {
-    "translation-type": HDICT, "table-name": "domains", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "enabled", "desc": "domain is enabled or disabled", "translator": V},
-        {"fieldname": "description", "desc": "domain description", "translator": V},
-        {"fieldname": "name", "desc": "domain name", "translator": V},
-        {"fieldname": "id", "desc": "domain ID", "translator": V},
-    )}
+DOMAINS = hdict("domains",
+    col("enabled", "domain is enabled or disabled"),
+    col("description", "domain description"),
+    col("name", "domain name"),
+    col("id", "domain ID"))
 
 
 class _Users:
@@ -108,15 +91,9 @@ class KeystoneV3Driver(OpenStackDriver):
     SERVICE_TYPE = "identity"
     TRANSLATORS = [USERS, ROLES, PROJECTS, DOMAINS]
     ACTION_CLIENT = KeystoneActions
-
-    def fetch_users(self) -> list[Any]:
-        return self.list_json("/users", "users")
-
-    def fetch_roles(self) -> list[Any]:
-        return self.list_json("/roles", "roles")
-
-    def fetch_projects(self) -> list[Any]:
-        return self.list_json("/projects", "projects")
-
-    def fetch_domains(self) -> list[Any]:
-        return self.list_json("/domains", "domains")
+    COLLECTIONS = {
+        "users": Collection("/users", "users"),
+        "roles": Collection("/roles", "roles"),
+        "projects": Collection("/projects", "projects"),
+        "domains": Collection("/domains", "domains"),
+    }

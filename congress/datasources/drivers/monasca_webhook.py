@@ -14,41 +14,34 @@ import datetime
 from typing import Any
 
 from congress import exceptions
+from congress.datasources.declare import VALUE_COLUMN, col, hdict
 from congress.datasources.drivers._expiry import ExpiringPushDriver
-from congress.datasources.translators import DICT_SELECTOR, HDICT, VALUE, VDICT
+from congress.datasources.translators import VDICT
 
-V = {"translation-type": VALUE}
 NOTIFICATIONS = "alarm_notification"
 METRICS = "alarms.metrics"
 DIMENSIONS = "alarms.metrics.dimensions"
 _TIMESTAMP = 4
 
-METRIC = {
-    "translation-type": HDICT, "table-name": METRICS, "parent-key": "alarm_id",
-    "parent-col-name": "alarm_id", "parent-key-desc": "ALARM id",
-    "selector-type": DICT_SELECTOR, "in-list": True,
-    "field-translators": (
-        {"fieldname": "id", "translator": V},
-        {"fieldname": "name", "translator": V},
-        {"fieldname": "dimensions",
-         "translator": {"translation-type": VDICT, "table-name": DIMENSIONS, "id-col": "id",
-                        "key-col": "key", "val-col": "value", "translator": V}},
-    )}
+METRIC = hdict(METRICS,
+    col("id"),
+    col("name"),
+    col("dimensions",
+        translator={"translation-type": VDICT, "table-name": DIMENSIONS, "id-col": "id",
+                    "key-col": "key", "val-col": "value", "translator": VALUE_COLUMN}),
+    parent_key="alarm_id", parent_col_name="alarm_id", parent_key_desc="ALARM id", in_list=True)
 
-ALARM_NOTIFICATION = {
-    "translation-type": HDICT, "table-name": NOTIFICATIONS, "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "alarm_id", "translator": V},
-        {"fieldname": "alarm_definition_id", "translator": V},
-        {"fieldname": "alarm_name", "translator": V},
-        {"fieldname": "alarm_description", "translator": V},
-        {"fieldname": "alarm_timestamp", "translator": V},
-        {"fieldname": "state", "translator": V},
-        {"fieldname": "old_state", "translator": V},
-        {"fieldname": "message", "translator": V},
-        {"fieldname": "tenant_id", "translator": V},
-        {"fieldname": "metrics", "translator": METRIC},
-    )}
+ALARM_NOTIFICATION = hdict(NOTIFICATIONS,
+    col("alarm_id"),
+    col("alarm_definition_id"),
+    col("alarm_name"),
+    col("alarm_description"),
+    col("alarm_timestamp"),
+    col("state"),
+    col("old_state"),
+    col("message"),
+    col("tenant_id"),
+    col("metrics", translator=METRIC))
 
 
 class MonascaWebhookDriver(ExpiringPushDriver):

@@ -18,183 +18,106 @@ from typing import Any
 
 import yaml
 
+from congress.datasources.declare import Collection, col, hdict, values
 from congress.datasources.execution import ActionClient, pairs_to_dict
 from congress.datasources.openstack import OpenStackDriver, openstack_config
-from congress.datasources.translators import DICT_SELECTOR, HDICT, LIST, VALUE
 
-V = {"translation-type": VALUE}
+NETWORKS = hdict("networks",
+    col("id", "Network ID"),
+    col("tenant_id", "Tenant ID"),
+    col("name", "Network name"),
+    col("status", "Network status"),
+    col("admin_state_up", "Administrative state of the network"),
+    col("shared", "Whether the network is shared"))
 
-NETWORKS = {
-    "translation-type": HDICT, "table-name": "networks", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "id", "desc": "Network ID", "translator": V},
-        {"fieldname": "tenant_id", "desc": "Tenant ID", "translator": V},
-        {"fieldname": "name", "desc": "Network name", "translator": V},
-        {"fieldname": "status", "desc": "Network status", "translator": V},
-        {"fieldname": "admin_state_up", "desc": "Administrative state of the network",
-         "translator": V},
-        {"fieldname": "shared", "desc": "Whether the network is shared", "translator": V},
-    )}
+PORTS = hdict("ports",
+    col("id", "UUID of port"),
+    col("tenant_id", "tenant ID"),
+    col("name", "port name"),
+    col("network_id", "UUID of attached network"),
+    col("mac_address", "MAC address of the port"),
+    col("admin_state_up", "Administrative state of the port"),
+    col("status", "Port status"),
+    col("device_id", "The ID of the device that uses this port"),
+    col("device_owner", "The entity type that uses this port"),
+    col("fixed_ips", translator=hdict("fixed_ips",
+        col("ip_address", "The IP addresses for the port"),
+        col("subnet_id", "The UUID of the subnet to which the port is attached"),
+        parent_key="id", parent_col_name="port_id", parent_key_desc="UUID of Port",
+        in_list=True)),
+    col("security_groups", translator=values(
+        "security_group_port_bindings", "security_group_id", "UUID of security group",
+        parent_key="id", parent_col_name="port_id", parent_key_desc="UUID of port")))
 
-PORTS = {
-    "translation-type": HDICT, "table-name": "ports", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "id", "desc": "UUID of port", "translator": V},
-        {"fieldname": "tenant_id", "desc": "tenant ID", "translator": V},
-        {"fieldname": "name", "desc": "port name", "translator": V},
-        {"fieldname": "network_id", "desc": "UUID of attached network", "translator": V},
-        {"fieldname": "mac_address", "desc": "MAC address of the port", "translator": V},
-        {"fieldname": "admin_state_up", "desc": "Administrative state of the port",
-         "translator": V},
-        {"fieldname": "status", "desc": "Port status", "translator": V},
-        {"fieldname": "device_id", "desc": "The ID of the device that uses this port",
-         "translator": V},
-        {"fieldname": "device_owner", "desc": "The entity type that uses this port",
-         "translator": V},
-        {"fieldname": "fixed_ips",
-         "translator": {
-             "translation-type": HDICT, "table-name": "fixed_ips", "parent-key": "id",
-             "parent-col-name": "port_id", "parent-key-desc": "UUID of Port",
-             "selector-type": DICT_SELECTOR, "in-list": True,
-             "field-translators": (
-                 {"fieldname": "ip_address", "desc": "The IP addresses for the port",
-                  "translator": V},
-                 {"fieldname": "subnet_id", "desc": "The UUID of the subnet to which the port "
-                                                    "is attached", "translator": V})}},
-        {"fieldname": "security_groups",
-         "translator": {
-             "translation-type": LIST, "table-name": "security_group_port_bindings",
-             "parent-key": "id", "parent-col-name": "port_id",
-             "parent-key-desc": "UUID of port", "val-col": "security_group_id",
-             "val-col-desc": "UUID of security group", "translator": V}},
-    )}
+SUBNETS = hdict("subnets",
+    col("id", "UUID of subnet"),
+    col("tenant_id", "tenant ID"),
+    col("name", "subnet name"),
+    col("network_id", "UUID of attached network"),
+    col("ip_version", "The IP version, which is 4 or 6"),
+    col("cidr", "The CIDR"),
+    col("gateway_ip", "The gateway IP address"),
+    col("enable_dhcp", "Is DHCP is enabled or not"),
+    col("ipv6_ra_mode", "The IPv6 RA mode"),
+    col("ipv6_address_mode", "The IPv6 address mode"),
+    col("allocation_pools", translator=hdict("allocation_pools",
+        col("start", "The start address for the allocation pools"),
+        col("end", "The end address for the allocation pools"),
+        parent_key="id", parent_col_name="subnet_id", parent_key_desc="UUID of subnet",
+        in_list=True)),
+    col("dns_nameservers", translator=values(
+        "dns_nameservers", "dns_nameserver", "The DNS server",
+        parent_key="id", parent_col_name="subnet_id", parent_key_desc="UUID of subnet")),
+    col("host_routes", translator=hdict("host_routes",
+        col("destination", "The destination for static route"),
+        col("nexthop", "The next hop for the destination"),
+        parent_key="id", parent_col_name="subnet_id", parent_key_desc="UUID of subnet",
+        in_list=True)))
 
-SUBNETS = {
-    "translation-type": HDICT, "table-name": "subnets", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "id", "desc": "UUID of subnet", "translator": V},
-        {"fieldname": "tenant_id", "desc": "tenant ID", "translator": V},
-        {"fieldname": "name", "desc": "subnet name", "translator": V},
-        {"fieldname": "network_id", "desc": "UUID of attached network", "translator": V},
-        {"fieldname": "ip_version", "desc": "The IP version, which is 4 or 6",
-         "translator": V},
-        {"fieldname": "cidr", "desc": "The CIDR", "translator": V},
-        {"fieldname": "gateway_ip", "desc": "The gateway IP address", "translator": V},
-        {"fieldname": "enable_dhcp", "desc": "Is DHCP is enabled or not", "translator": V},
-        {"fieldname": "ipv6_ra_mode", "desc": "The IPv6 RA mode", "translator": V},
-        {"fieldname": "ipv6_address_mode", "desc": "The IPv6 address mode",
-         "translator": V},
-        {"fieldname": "allocation_pools",
-         "translator": {
-             "translation-type": HDICT, "table-name": "allocation_pools",
-             "parent-key": "id", "parent-col-name": "subnet_id",
-             "parent-key-desc": "UUID of subnet", "selector-type": DICT_SELECTOR,
-             "in-list": True,
-             "field-translators": (
-                 {"fieldname": "start", "desc": "The start address for the allocation pools",
-                  "translator": V},
-                 {"fieldname": "end", "desc": "The end address for the allocation pools",
-                  "translator": V})}},
-        {"fieldname": "dns_nameservers",
-         "translator": {
-             "translation-type": LIST, "table-name": "dns_nameservers",
-             "parent-key": "id", "parent-col-name": "subnet_id",
-             "parent-key-desc": "UUID of subnet", "val-col": "dns_nameserver",
-             "val-col-desc": "The DNS server", "translator": V}},
-        {"fieldname": "host_routes",
-         "translator": {
-             "translation-type": HDICT, "table-name": "host_routes",
-             "parent-key": "id", "parent-col-name": "subnet_id",
-             "parent-key-desc": "UUID of subnet", "selector-type": DICT_SELECTOR,
-             "in-list": True,
-             "field-translators": (
-                 {"fieldname": "destination", "desc": "The destination for static route",
-                  "translator": V},
-                 {"fieldname": "nexthop", "desc": "The next hop for the destination",
-                  "translator": V})}},
-    )}
+ROUTERS = hdict("routers",
+    col("id", "uuid of the router"),
+    col("tenant_id", "tenant ID"),
+    col("status", "router status"),
+    col("admin_state_up", "administrative state of router"),
+    col("name", "router name"),
+    col("distributed", "distributed router or not"),
+    col("external_gateway_info", translator=hdict("external_gateway_infos",
+        col("network_id", "Network ID"),
+        col("enable_snat", "current Source NAT status for router"),
+        col("external_fixed_ips", translator=hdict("external_fixed_ips",
+            col("subnet_id", "UUID of the subnet"),
+            col("ip_address", "IP Address"),
+            parent_key="router_id", parent_col_name="router_id",
+            parent_key_desc="UUID of router", in_list=True)),
+        parent_key="id", parent_col_name="router_id", parent_key_desc="UUID of router")))
 
-ROUTERS = {
-    "translation-type": HDICT, "table-name": "routers", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "id", "desc": "uuid of the router", "translator": V},
-        {"fieldname": "tenant_id", "desc": "tenant ID", "translator": V},
-        {"fieldname": "status", "desc": "router status", "translator": V},
-        {"fieldname": "admin_state_up", "desc": "administrative state of router",
-         "translator": V},
-        {"fieldname": "name", "desc": "router name", "translator": V},
-        {"fieldname": "distributed", "desc": "distributed router or not", "translator": V},
-        {"fieldname": "external_gateway_info",
-         "translator": {
-             "translation-type": HDICT, "table-name": "external_gateway_infos",
-             "parent-key": "id", "parent-col-name": "router_id",
-             "parent-key-desc": "UUID of router", "selector-type": DICT_SELECTOR,
-             "field-translators": (
-                 {"fieldname": "network_id", "desc": "Network ID", "translator": V},
-                 {"fieldname": "enable_snat", "desc": "current Source NAT status for router",
-                  "translator": V},
-                 {"fieldname": "external_fixed_ips",
-                  "translator": {
-                      "translation-type": HDICT, "table-name": "external_fixed_ips",
-                      "parent-key": "router_id", "parent-col-name": "router_id",
-                      "parent-key-desc": "UUID of router", "selector-type": DICT_SELECTOR,
-                      "in-list": True,
-                      "field-translators": (
-                          {"fieldname": "subnet_id", "desc": "UUID of the subnet",
-                           "translator": V},
-                          {"fieldname": "ip_address", "desc": "IP Address",
-                           "translator": V})}})}},
-    )}
+SECURITY_GROUPS = hdict("security_groups",
+    col("id", "UUID of the security group"),
+    col("tenant_id", "Tenant ID"),
+    col("name", "The security group name"),
+    col("description", "security group description"),
+    col("security_group_rules", translator=hdict("security_group_rules",
+        col("id", "The UUID of the security group rule"),
+        col("tenant_id", "tenant ID"),
+        col("remote_group_id", "remote group id to associate with security group rule"),
+        col("direction", "Direction in which the security group rule is applied"),
+        col("ethertype", "IPv4 or IPv6"),
+        col("protocol", "protocol that is matched by the security group rule."),
+        col("port_range_min", "Min port number in the range"),
+        col("port_range_max", "Max port number in the range"),
+        col("remote_ip_prefix", "Remote IP prefix to be associated"),
+        parent_key="id", parent_col_name="security_group_id",
+        parent_key_desc="UUID of the security group", in_list=True)))
 
-SECURITY_GROUPS = {
-    "translation-type": HDICT, "table-name": "security_groups",
-    "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "id", "desc": "UUID of the security group", "translator": V},
-        {"fieldname": "tenant_id", "desc": "Tenant ID", "translator": V},
-        {"fieldname": "name", "desc": "The security group name", "translator": V},
-        {"fieldname": "description", "desc": "security group description", "translator": V},
-        {"fieldname": "security_group_rules",
-         "translator": {
-             "translation-type": HDICT, "table-name": "security_group_rules",
-             "parent-key": "id", "parent-col-name": "security_group_id",
-             "parent-key-desc": "UUID of the security group",
-             "selector-type": DICT_SELECTOR, "in-list": True,
-             "field-translators": (
-                 {"fieldname": "id", "desc": "The UUID of the security group rule",
-                  "translator": V},
-                 {"fieldname": "tenant_id", "desc": "tenant ID", "translator": V},
-                 {"fieldname": "remote_group_id",
-                  "desc": "remote group id to associate with security group rule",
-                  "translator": V},
-                 {"fieldname": "direction", "desc": "Direction in which the security group "
-                                                    "rule is applied", "translator": V},
-                 {"fieldname": "ethertype", "desc": "IPv4 or IPv6", "translator": V},
-                 {"fieldname": "protocol", "desc": "protocol that is matched by the security "
-                                                   "group rule.", "translator": V},
-                 {"fieldname": "port_range_min", "desc": "Min port number in the range",
-                  "translator": V},
-                 {"fieldname": "port_range_max", "desc": "Max port number in the range",
-                  "translator": V},
-                 {"fieldname": "remote_ip_prefix", "desc": "Remote IP prefix to be "
-                                                           "associated", "translator": V})}},
-    )}
-
-FLOATING_IPS = {
-    "translation-type": HDICT, "table-name": "floating_ips", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "id", "desc": "The UUID of the floating IP address", "translator": V},
-        {"fieldname": "router_id", "desc": "UUID of router", "translator": V},
-        {"fieldname": "tenant_id", "desc": "Tenant ID", "translator": V},
-        {"fieldname": "floating_network_id", "desc": "The UUID of the network associated "
-                                                     "with floating IP", "translator": V},
-        {"fieldname": "fixed_ip_address", "desc": "Fixed IP address associated with "
-                                                  "floating IP address", "translator": V},
-        {"fieldname": "floating_ip_address", "desc": "The floating IP address",
-         "translator": V},
-        {"fieldname": "port_id", "desc": "UUID of port", "translator": V},
-        {"fieldname": "status", "desc": "The floating IP status", "translator": V},
-    )}
+FLOATING_IPS = hdict("floating_ips",
+    col("id", "The UUID of the floating IP address"),
+    col("router_id", "UUID of router"),
+    col("tenant_id", "Tenant ID"),
+    col("floating_network_id", "The UUID of the network associated with floating IP"),
+    col("fixed_ip_address", "Fixed IP address associated with floating IP address"),
+    col("floating_ip_address", "The floating IP address"),
+    col("port_id", "UUID of port"),
+    col("status", "The floating IP status"))
 
 # neutronclient resource name -> openstacksdk proxy method suffix
 _SDK_NAMES = {"network": "network", "subnet": "subnet", "port": "port", "router": "router",
@@ -326,6 +249,14 @@ class NeutronV2Driver(OpenStackDriver):
     SERVICE_TYPE = "network"
     TRANSLATORS = [NETWORKS, PORTS, SUBNETS, ROUTERS, SECURITY_GROUPS, FLOATING_IPS]
     ACTION_CLIENT = NeutronActions
+    COLLECTIONS = {
+        "networks": Collection("/networks", "networks"),
+        "ports": Collection("/ports", "ports"),
+        "subnets": Collection("/subnets", "subnets"),
+        "routers": Collection("/routers", "routers"),
+        "security_groups": Collection("/security-groups", "security_groups"),
+        "floating_ips": Collection("/floatingips", "floatingips"),
+    }
     ACTIONS = [
         {"name": "update_resource_attrs",
          "args": [{"name": "resource_type",
@@ -347,24 +278,6 @@ class NeutronV2Driver(OpenStackDriver):
                                                                "detached"}],
          "description": "Detach a security group from a port"},
     ]
-
-    def fetch_networks(self) -> list[Any]:
-        return self.list_json("/networks", "networks")
-
-    def fetch_ports(self) -> list[Any]:
-        return self.list_json("/ports", "ports")
-
-    def fetch_subnets(self) -> list[Any]:
-        return self.list_json("/subnets", "subnets")
-
-    def fetch_routers(self) -> list[Any]:
-        return self.list_json("/routers", "routers")
-
-    def fetch_security_groups(self) -> list[Any]:
-        return self.list_json("/security-groups", "security_groups")
-
-    def fetch_floating_ips(self) -> list[Any]:
-        return self.list_json("/floatingips", "floatingips")
 
     # ------------------------------------------------------------------ wrapper actions
     def update_resource_attrs(self, args: dict[str, Any]) -> Any:

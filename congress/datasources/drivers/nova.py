@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from congress.datasources.declare import Collection, col, hdict, values
 from congress.datasources.driver import opt
 from congress.datasources.execution import ActionClient, namespace, pairs_to_dict
 from congress.datasources.openstack import OpenStackDriver, openstack_config, safe_id
-from congress.datasources.translators import DICT_SELECTOR, HDICT, LIST, VALUE
-
-V = {"translation-type": VALUE}
+from congress.datasources.translators import VALUE
 
 
 def _flatten_addresses(addresses: Any) -> list[dict[str, Any]]:
@@ -40,96 +39,63 @@ def _zone_available(state: Any) -> Any:
     return state
 
 
-SERVERS = {
-    "translation-type": HDICT, "table-name": "servers", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "id", "desc": "The UUID for the server", "translator": V},
-        {"fieldname": "name", "desc": "Name of the server", "translator": V},
-        {"fieldname": "hostId", "col": "host_id", "desc": "The UUID for the host",
-         "translator": V},
-        {"fieldname": "status", "desc": "The server status", "translator": V},
-        {"fieldname": "tenant_id", "desc": "The tenant ID", "translator": V},
-        {"fieldname": "user_id", "desc": "The user ID of the user who owns the server",
-         "translator": V},
-        {"fieldname": "image", "col": "image_id", "desc": "Name or ID of image",
-         "translator": {"translation-type": VALUE, "extract-fn": safe_id}},
-        {"fieldname": "flavor", "col": "flavor_id", "desc": "ID of the flavor",
-         "translator": {"translation-type": VALUE, "extract-fn": safe_id}},
-        {"fieldname": "OS-EXT-AZ:availability_zone", "col": "zone",
-         "desc": "The availability zone of host", "translator": V},
-        {"fieldname": "OS-EXT-SRV-ATTR:hypervisor_hostname", "col": "host_name",
-         "desc": "The hostname of hypervisor where the server is running", "translator": V},
-        {"fieldname": "created", "col": "created_at", "desc": "Time when the server was created",
-         "translator": V},
-        {"fieldname": "addresses",
-         "translator": {
-             "translation-type": HDICT, "table-name": "servers.addresses",
-             "parent-key": "id", "parent-col-name": "server_id",
-             "parent-key-desc": "UUID of server", "selector-type": DICT_SELECTOR,
-             "in-list": True, "objects-extract-fn": _flatten_addresses,
-             "field-translators": (
-                 {"fieldname": "network_name", "desc": "Name of attached network",
-                  "translator": V},
-                 {"fieldname": "addr", "col": "address", "desc": "IP address",
-                  "translator": V},
-                 {"fieldname": "version", "desc": "Internet Protocol Version of network",
-                  "translator": V},
-                 {"fieldname": "OS-EXT-IPS-MAC:mac_addr", "col": "mac_address",
-                  "desc": "MAC address associated to the IP of the server", "translator": V},
-                 {"fieldname": "OS-EXT-IPS:type", "col": "address_type",
-                  "desc": "IP address type", "translator": V})}},
-        {"fieldname": "tags",
-         "translator": {"translation-type": LIST, "table-name": "tags",
-                        "parent-key": "id", "parent-col-name": "server_id",
-                        "parent-key-desc": "UUID of server", "val-col": "tag",
-                        "val-col-desc": "server tag string", "translator": V}},
-    )}
+SERVERS = hdict("servers",
+    col("id", "The UUID for the server"),
+    col("name", "Name of the server"),
+    col("hostId", "The UUID for the host", col="host_id"),
+    col("status", "The server status"),
+    col("tenant_id", "The tenant ID"),
+    col("user_id", "The user ID of the user who owns the server"),
+    col("image", "Name or ID of image", col="image_id",
+        translator={"translation-type": VALUE, "extract-fn": safe_id}),
+    col("flavor", "ID of the flavor", col="flavor_id",
+        translator={"translation-type": VALUE, "extract-fn": safe_id}),
+    col("OS-EXT-AZ:availability_zone", "The availability zone of host", col="zone"),
+    col("OS-EXT-SRV-ATTR:hypervisor_hostname",
+        "The hostname of hypervisor where the server is running", col="host_name"),
+    col("created", "Time when the server was created", col="created_at"),
+    col("addresses", translator=hdict("servers.addresses",
+        col("network_name", "Name of attached network"),
+        col("addr", "IP address", col="address"),
+        col("version", "Internet Protocol Version of network"),
+        col("OS-EXT-IPS-MAC:mac_addr", "MAC address associated to the IP of the server",
+            col="mac_address"),
+        col("OS-EXT-IPS:type", "IP address type", col="address_type"),
+        parent_key="id", parent_col_name="server_id", parent_key_desc="UUID of server",
+        in_list=True, objects_extract_fn=_flatten_addresses)),
+    col("tags", translator=values(
+        "tags", "tag", "server tag string",
+        parent_key="id", parent_col_name="server_id", parent_key_desc="UUID of server")))
 
-FLAVORS = {
-    "translation-type": HDICT, "table-name": "flavors", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "id", "desc": "ID of the flavor", "translator": V},
-        {"fieldname": "name", "desc": "Name of the flavor", "translator": V},
-        {"fieldname": "vcpus", "desc": "Number of vcpus", "translator": V},
-        {"fieldname": "ram", "desc": "Memory size in MB", "translator": V},
-        {"fieldname": "disk", "desc": "Disk size in GB", "translator": V},
-        {"fieldname": "OS-FLV-EXT-DATA:ephemeral", "col": "ephemeral",
-         "desc": "Ephemeral space size in GB", "translator": V},
-        {"fieldname": "rxtx_factor", "desc": "RX/TX factor", "translator": V},
-    )}
+FLAVORS = hdict("flavors",
+    col("id", "ID of the flavor"),
+    col("name", "Name of the flavor"),
+    col("vcpus", "Number of vcpus"),
+    col("ram", "Memory size in MB"),
+    col("disk", "Disk size in GB"),
+    col("OS-FLV-EXT-DATA:ephemeral", "Ephemeral space size in GB", col="ephemeral"),
+    col("rxtx_factor", "RX/TX factor"))
 
-SERVICES = {
-    "translation-type": HDICT, "table-name": "services", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "id", "col": "service_id", "desc": "Service ID", "translator": V},
-        {"fieldname": "binary", "desc": "Service binary", "translator": V},
-        {"fieldname": "host", "desc": "Host Name", "translator": V},
-        {"fieldname": "zone", "desc": "Availability Zone", "translator": V},
-        {"fieldname": "status", "desc": "Status of service", "translator": V},
-        {"fieldname": "state", "desc": "State of service", "translator": V},
-        {"fieldname": "updated_at", "desc": "Last updated time", "translator": V},
-        {"fieldname": "disabled_reason", "desc": "Disabled reason", "translator": V},
-    )}
+SERVICES = hdict("services",
+    col("id", "Service ID", col="service_id"),
+    col("binary", "Service binary"),
+    col("host", "Host Name"),
+    col("zone", "Availability Zone"),
+    col("status", "Status of service"),
+    col("state", "State of service"),
+    col("updated_at", "Last updated time"),
+    col("disabled_reason", "Disabled reason"))
 
-HYPERVISORS = {
-    "translation-type": HDICT, "table-name": "hypervisors", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "hypervisor_hostname", "desc": "Hypervisor host", "translator": V},
-        {"fieldname": "id", "desc": "hypervisor id", "translator": V},
-        {"fieldname": "state", "desc": "State of the hypervisor", "translator": V},
-        {"fieldname": "status", "desc": "Status of the hypervisor", "translator": V},
-    )}
+HYPERVISORS = hdict("hypervisors",
+    col("hypervisor_hostname", "Hypervisor host"),
+    col("id", "hypervisor id"),
+    col("state", "State of the hypervisor"),
+    col("status", "Status of the hypervisor"))
 
-AVAILABILITY_ZONES = {
-    "translation-type": HDICT, "table-name": "availability_zones",
-    "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "zoneName", "col": "zone", "desc": "Availability zone name",
-         "translator": V},
-        {"fieldname": "zoneState", "col": "state",
-         "desc": "Availability zone state (available: True/False)",
-         "translator": {"translation-type": VALUE, "extract-fn": _zone_available}},
-    )}
+AVAILABILITY_ZONES = hdict("availability_zones",
+    col("zoneName", "Availability zone name", col="zone"),
+    col("zoneState", "Availability zone state (available: True/False)", col="state",
+        translator={"translation-type": VALUE, "extract-fn": _zone_available}))
 
 
 class _Servers:
@@ -263,6 +229,13 @@ class NovaDriver(OpenStackDriver):
     SERVICE_TYPE = "compute"
     TRANSLATORS = [SERVERS, FLAVORS, SERVICES, HYPERVISORS, AVAILABILITY_ZONES]
     ACTION_CLIENT = NovaActions
+    COLLECTIONS = {
+        "servers": Collection("/servers/detail", "servers", {"all_tenants": 1}),
+        "flavors": Collection("/flavors/detail", "flavors"),
+        "services": Collection("/os-services", "services"),
+        "hypervisors": Collection("/os-hypervisors/detail", "hypervisors"),
+        "availability_zones": Collection("/os-availability-zone/detail", "availabilityZoneInfo"),
+    }
     ACTIONS = [{"name": "servers_set_meta",
                 "args": [{"name": "server", "description": "server id"},
                          {"name": "meta-key1", "description": "meta key 1"},
@@ -271,28 +244,8 @@ class NovaDriver(OpenStackDriver):
                          {"name": "meta-valueN", "description": "value for meta keyN"}],
                 "description": "A wrapper for servers.set_meta()"}]
 
-    @property
-    def microversion(self) -> str:
+    def read_microversion(self) -> str:
         return self.config.get("api_version") or "2.26"
-
-    def fetch_servers(self) -> list[Any]:
-        servers = self.list_json("/servers/detail", "servers", params={"all_tenants": 1},
-                                 microversion=self.microversion)
-        return servers
-
-    def fetch_flavors(self) -> list[Any]:
-        return self.list_json("/flavors/detail", "flavors", microversion=self.microversion)
-
-    def fetch_services(self) -> list[Any]:
-        return self.list_json("/os-services", "services", microversion=self.microversion)
-
-    def fetch_hypervisors(self) -> list[Any]:
-        return self.list_json("/os-hypervisors/detail", "hypervisors",
-                              microversion=self.microversion)
-
-    def fetch_availability_zones(self) -> list[Any]:
-        return self.list_json("/os-availability-zone/detail", "availabilityZoneInfo",
-                              microversion=self.microversion)
 
     # ------------------------------------------------------------------ wrapper actions
     def servers_set_meta(self, args: dict[str, Any]) -> None:

@@ -11,31 +11,24 @@ from typing import Any
 from urllib.parse import quote
 
 from congress import exceptions
+from congress.datasources.declare import col, hdict
 from congress.datasources.execution import ActionClient
 from congress.datasources.openstack import OpenStackDriver, openstack_config
-from congress.datasources.translators import DICT_SELECTOR, HDICT, VALUE
 
-V = {"translation-type": VALUE}
 _PAGE = 10000
 
-CONTAINERS = {
-    "translation-type": HDICT, "table-name": "containers", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "count", "desc": "Number of objects in the container", "translator": V},
-        {"fieldname": "bytes", "desc": "Bytes used by the container", "translator": V},
-        {"fieldname": "name", "desc": "Name of the container", "translator": V},
-    )}
+CONTAINERS = hdict("containers",
+    col("count", "Number of objects in the container"),
+    col("bytes", "Bytes used by the container"),
+    col("name", "Name of the container"))
 
-OBJECTS = {
-    "translation-type": HDICT, "table-name": "objects", "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "bytes", "desc": "Size of the object in bytes", "translator": V},
-        {"fieldname": "last_modified", "desc": "Last modification time", "translator": V},
-        {"fieldname": "hash", "desc": "MD5 of the object data", "translator": V},
-        {"fieldname": "name", "desc": "Name of the object", "translator": V},
-        {"fieldname": "content_type", "desc": "Content type", "translator": V},
-        {"fieldname": "container_name", "desc": "Container of the object", "translator": V},
-    )}
+OBJECTS = hdict("objects",
+    col("bytes", "Size of the object in bytes"),
+    col("last_modified", "Last modification time"),
+    col("hash", "MD5 of the object data"),
+    col("name", "Name of the object"),
+    col("content_type", "Content type"),
+    col("container_name", "Container of the object"))
 
 
 class SwiftActions(ActionClient):

@@ -12,34 +12,28 @@ import datetime
 from typing import Any
 
 from congress import exceptions
+from congress.datasources.declare import col, hdict
 from congress.datasources.drivers._expiry import ExpiringPushDriver
-from congress.datasources.translators import DICT_SELECTOR, HDICT, VALUE
 
-V = {"translation-type": VALUE}
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 TABLE = "alarms"
 _VITRAGE_ID = 4
 _UPDATE_TIMESTAMP = 5
 
-ALARMS = {
-    "translation-type": HDICT, "table-name": TABLE, "selector-type": DICT_SELECTOR,
-    "field-translators": (
-        {"fieldname": "name", "translator": V},
-        {"fieldname": "state", "translator": V},
-        {"fieldname": "vitrage_type", "col": "type", "translator": V},
-        {"fieldname": "vitrage_operational_severity", "col": "operational_severity",
-         "translator": V},
-        {"fieldname": "vitrage_id", "translator": V},
-        {"fieldname": "update_timestamp", "translator": V},
-        {"fieldname": "receive_timestamp", "translator": V},
-        {"fieldname": "resource_name", "translator": V},
-        {"fieldname": "resource_id", "translator": V},
-        {"fieldname": "resource_vitrage_id", "translator": V},
-        {"fieldname": "resource_project_id", "translator": V},
-        {"fieldname": "resource_vitrage_operational_state", "col": "resource_operational_state",
-         "translator": V},
-        {"fieldname": "resource_vitrage_type", "col": "resource_type", "translator": V},
-    )}
+ALARMS = hdict(TABLE,
+    col("name"),
+    col("state"),
+    col("vitrage_type", col="type"),
+    col("vitrage_operational_severity", col="operational_severity"),
+    col("vitrage_id"),
+    col("update_timestamp"),
+    col("receive_timestamp"),
+    col("resource_name"),
+    col("resource_id"),
+    col("resource_vitrage_id"),
+    col("resource_project_id"),
+    col("resource_vitrage_operational_state", col="resource_operational_state"),
+    col("resource_vitrage_type", col="resource_type"))
 
 
 class VitrageDriver(ExpiringPushDriver):
