@@ -5,20 +5,20 @@ Every error raised on purpose by Congress is a :class:`CongressError`. Each clas
 * ``code``: a stable, machine-readable identifier (``unsafe_variable``, ``arity_mismatch`` ...);
   tests and clients match on it, so never rename one;
 * ``http_status``: the HTTP status the API answers with;
-* ``api_name``: optionally, the name of the original Congress error this maps to
+* ``api_name``: optionally, the name of the numbered v1 API error this maps to
   (``rule_syntax``, ``policy_not_exist`` ...). :data:`API_ERRORS` gives its numeric
-  ``error_code`` and description, and the API builds the original's error envelope from it in
+  ``error_code`` and description, and the API builds the v1 error envelope from it in
   one place (``congress/api/errors.py``).
 
 Errors found in policy text also carry ``position`` (``(line, column)``, 1-based line, 0-based
-column, as the original parser reported them) when one is known.
+column, the convention clients of the v1 API know) when one is known.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-# name -> (error_code, description, http status): the original's error table, which clients
+# name -> (error_code, description, http status): the v1 API's numbered errors, which clients
 # know by number (doc/api.md#numbered-error-codes).
 API_ERRORS: dict[str, tuple[int, str, int]] = {
     "unknown": (1000, "Unknown error", 400),
@@ -30,8 +30,8 @@ API_ERRORS: dict[str, tuple[int, str, int]] = {
     "simulate_without_policy": (
         1005, "Simulate must be told which policy evaluate the query on", 400),
     "sequence_syntax": (1006, "Syntax error in sequence", 400),
-    # The original's table declared 500 for these two, but its API always answered them with
-    # 400; the status here is the one clients saw.
+    # OpenStack Congress's table declared 500 for these two, but its API always answered them
+    # with 400; the status here is the one clients saw.
     "simulate_error": (1007, "Error in simulate procedure", 400),
     "rule_already_exists": (1008, "Rule already exists", 409),
     "schema_get_item_id": (1009, "Get item for schema does not support user-chosen ID", 400),
@@ -133,7 +133,7 @@ class NotImplementedHere(CongressError):
 class PolicyError(CongressError):
     """Anything wrong with policy text or with what it asks the engine to do.
 
-    The API reports these as the original's ``rule_syntax`` (1002, HTTP 400) unless a subclass
+    The API reports these as ``rule_syntax`` (1002, HTTP 400) unless a subclass
     says otherwise.
     """
 
@@ -226,8 +226,8 @@ class RuleExistsError(PolicyError):
 
 
 class RuleNotFound(PolicyError):
-    # The original answered 400/1000 (an unmapped internal name); we answer 404: the rule
-    # named in the URL does not exist.
+    # 404: the rule named in the URL does not exist (OpenStack Congress answered 400/1000
+    # here, from an internal error name missing in its table).
     code = "rule_not_found"
     http_status = 404
     api_name = None
@@ -283,7 +283,7 @@ class PolicyValidationError(PolicyError):
     """Several problems found in one request; ``errors`` holds each of them.
 
     ``code`` and ``position`` are those of the first problem; the message joins all of them with
-    ``";"`` as the original did.
+    ``";"`` (the format clients of the v1 API parse).
     """
 
     def __init__(self, errors: list[PolicyError]) -> None:

@@ -1,12 +1,12 @@
 """The Congress REST API v1 as a falcon WSGI app: :func:`create_app`.
 
-Routes are registered in the original's order (doc/api.md §Routes); falcon's router gives literal
-segments precedence over variables, which for this route set selects the same resource as the
-original's "first matching regex". Path segments must be non-empty (``[^/]+``).
+Routes are registered in the order of doc/api.md §Routes. OpenStack Congress matched them as
+regular expressions, first match wins; falcon's router prefers literal segments to variables,
+which for this route set selects the same resource for every URL. Path segments must be
+non-empty (``[^/]+``).
 
 Besides ``/v1`` the app answers ``/healthcheck`` (oslo.middleware semantics, unauthenticated)
-and, like the original's paste urlmap, the version documents at ``/`` and every other path
-outside ``/v1`` (300 choices).
+and the version documents at ``/`` and every other path outside ``/v1`` (300 choices).
 
 Works with falcon 3.1 and 4.x.
 """
@@ -122,7 +122,7 @@ def create_app(conf: Any, backend: Backend) -> falcon.App:
 
     if keystone:
         app.wrap_wsgi(auth.authtoken_wrapper(conf))
-    app.wrap_wsgi(cors_wrapper(conf))        # outermost, as in the original's pipeline
+    app.wrap_wsgi(cors_wrapper(conf))        # outermost: preflights never reach auth
     return app
 
 
@@ -143,7 +143,8 @@ def auth_strategy(conf: Any) -> str:
 
 
 def cors_wrapper(conf: Any) -> Callable[[WSGIApp], WSGIApp]:
-    """CORS as the original's pipeline had it (oslo.middleware ``cors``, outermost).
+    """CORS with oslo.middleware's ``cors`` middleware, outermost (so that preflight requests
+    need no token).
 
     With ``[cors] allowed_origin`` set, oslo.middleware's CORS middleware decorates responses
     and answers preflight requests. Without it, that middleware would only turn every

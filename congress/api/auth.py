@@ -15,9 +15,9 @@ policy checks.
   ``X_ROLES`` (comma list), ``X_PROJECT_NAME``, ``X_USER_NAME`` into ``req.context``;
   ``is_admin`` is the policy rule ``context_is_admin``.
 * :class:`PolicyMiddleware` checks ``<get|create|update|delete>_v1`` (from the HTTP method) on
-  **every** matched ``/v1`` URL. The original checked collection URLs only, leaving element
+  **every** matched ``/v1`` URL. OpenStack Congress checked collection URLs only, leaving element
   URLs (``DELETE /v1/policies/<id>`` ...) open to any authenticated user; here both are checked.
-  A denial is 403 with the original's plain-text body.
+  A denial is 403 with a plain-text body, as OpenStack Congress answered it.
 
 Default rules (override them in the oslo.policy file, ``[oslo_policy] policy_file``)::
 

@@ -1,7 +1,8 @@
 """What every resource shares: the backend, response writers, action dispatch.
 
 Resources translate HTTP to one or two ``backend.call(service, method, **kwargs)`` and the
-result back to HTTP; nothing else. Response framing follows the original: JSON plus ``"\\n"``,
+result back to HTTP; nothing else. Response framing is that of the OpenStack Congress v1 API,
+which clients compare byte for byte in places: JSON plus ``"\\n"``,
 lists (collection GETs) pretty-printed with an indent of 2, ``application/json; charset=UTF-8``.
 """
 
@@ -64,7 +65,7 @@ def send_empty(resp: falcon.Response, status: int = 200) -> None:
 
 
 def send_item(resp: falcon.Response, item: Any) -> None:
-    """Element GET: the item, or the original's ``404 Not found`` when there is none."""
+    """Element GET: the item, or a plain ``404 Not found`` when there is none."""
     if item is None:
         raise NotFoundError()
     send_json(resp, item)
@@ -184,6 +185,7 @@ class Resource:
             raise MethodNotSupported()
         send_json(resp, handler(req, **params))
 
-    # falcon answers OPTIONS by itself; the original had no OPTIONS on any path.
+    # falcon would answer OPTIONS by itself; the API supports no OPTIONS (501), like the v1 API
+    # clients know (CORS preflight requests are answered by the CORS wrapper in app.py).
     def on_options(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
         raise MethodNotSupported()

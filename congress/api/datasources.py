@@ -4,7 +4,7 @@ Create, delete, list and get go to ``_ds_manager``; every sub-resource (status, 
 webhook, ``?action=request-refresh|execute``) first asks ``_ds_manager.resolve(ds=...)`` for the
 datasource's name and then calls that datasource's own service (service id = name).
 
-Deliberate differences from the original (doc/api.md §Data sources):
+Deliberate differences from OpenStack Congress (doc/api.md §Data sources):
 
 * Secrets are masked everywhere: the config values of the driver's ``secret`` fields read
   ``"<hidden>"`` in the list, in ``GET /v1/data-sources/<id>`` and in the 201 answer of a create

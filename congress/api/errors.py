@@ -1,6 +1,6 @@
 """Every error response of the REST API is built here, and only here.
 
-The body is the original Congress envelope::
+The body is the error envelope of the OpenStack Congress v1 API, which clients parse::
 
     {"error": {"message": <str>, "error_code": <int>, "error_data": <any|null>}}
 
@@ -11,7 +11,7 @@ How an exception becomes that envelope (:func:`envelope_for`):
 
 * :class:`ApiError` (raised by the API layer itself for its own framing errors, e.g.
   ``Missing required action parameter.``): status, code and message exactly as given.
-* :class:`~congress.exceptions.CongressError` with ``api_name`` (a name of the original's error
+* :class:`~congress.exceptions.CongressError` with ``api_name`` (a name of the numbered error
   table, :data:`~congress.exceptions.API_ERRORS`): ``error_code`` = the table's number,
   ``message`` = ``"<description>::<exception message>"``, HTTP status = the table's status.
 * any other ``CongressError``: ``error_code`` = its ``http_status``, ``message`` =
@@ -21,9 +21,9 @@ How an exception becomes that envelope (:func:`envelope_for`):
 * anything else: 500 ``Internal server error``; the traceback goes to the log, never to the body.
 
 A denied API policy check is the one non-envelope error: 403 with the plain text
-``Policy doesn't allow <action> to be performed.`` as the original answered.
+``Policy doesn't allow <action> to be performed.``, the text OpenStack Congress answered.
 
-Deliberate differences from the original: the 404 message of an unmatched path is spelled
+Deliberate differences from OpenStack Congress: the 404 message of an unmatched path is spelled
 ``The resource could not be found.`` (the original: ``resouce``); the 403 text is served as
 ``text/plain`` (the original labelled it ``application/json``); HTTP methods the API does not
 know answer 501 like unsupported ones.
@@ -61,7 +61,8 @@ class ApiError(Exception):
 
 
 class NotFoundError(ApiError):
-    """The original's generic ``404 Not found`` (element or list the model did not return)."""
+    """The plain ``404 Not found`` of an element or list that does not exist (the message
+    clients of the v1 API know)."""
 
     def __init__(self, message: str = "Not found") -> None:
         super().__init__(404, message)
@@ -81,7 +82,8 @@ class PolicyDenied(Exception):
 
 
 class ApiRequestError(CongressError):
-    """An error of the original's table raised by the API layer while checking a request.
+    """An error of the numbered table (doc/api.md#numbered-error-codes) raised by the API layer
+    while checking a request.
 
     ``ApiRequestError("policy_name_must_be_provided")`` answers 400 with error_code 1010 and
     message ``A name must be provided when creating a policy``.

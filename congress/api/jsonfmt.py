@@ -1,10 +1,10 @@
 """``json.dumps(obj, indent=2)``, several times faster.
 
-The original API pretty-printed every list body with an indent of 2. CPython's C encoder cannot
-indent, so ``json.dumps(..., indent=2)`` runs the pure-Python encoder: ~95 ms for the rows of a
-10,000-row table. Here only the structure is walked in Python; every scalar (and every flat list
-of scalars, the usual row) is encoded by the C encoder. The output is byte-for-byte what
-``json.dumps(obj, indent=2)`` gives (checked by tests).
+Collection bodies are pretty-printed with an indent of 2, as the v1 API always sent them.
+CPython's C encoder cannot indent, so ``json.dumps(..., indent=2)`` runs the pure-Python encoder:
+~95 ms for the rows of a 10,000-row table. Here only the structure is walked in Python; every
+scalar (and every flat list of scalars, the usual row) is encoded by the C encoder. The output is
+byte-for-byte what ``json.dumps(obj, indent=2)`` gives (checked by tests).
 """
 
 from __future__ import annotations

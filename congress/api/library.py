@@ -1,6 +1,6 @@
 """``/v1/librarypolicies[/{policy_id}]`` -> service ``__library``.
 
-Deliberate differences from the original (doc/api.md §Library policies):
+Deliberate differences from OpenStack Congress (doc/api.md §Library policies):
 
 * ``GET /v1/librarypolicies/<unknown id>`` is the library's ``NotFound`` (404) instead of 500.
 * ``PUT /v1/librarypolicies/<id>`` works (the original answered 501): the body is validated with

@@ -12,8 +12,8 @@
   401 (an unauthenticated client learns nothing about nodes and revisions);
 * 413 when a declared ``Content-Length`` exceeds ``max_request_body_size`` (chunked bodies are
   bounded while they are read, see :mod:`congress.api.parsing`);
-* 501 for HTTP methods the API does not know, 404 for an empty path segment (the original's
-  routes required ``[^/]+``);
+* 501 for HTTP methods the API does not know, 404 for an empty path segment (every
+  route segment is ``[^/]+``, doc/api.md §Routes);
 * one INFO line per request on the ``congress.api`` logger (DEBUG for a successful
   ``/healthcheck``, which load balancers poll every few seconds).
 """

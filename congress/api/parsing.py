@@ -1,4 +1,5 @@
-"""Reading requests: bounded bodies, JSON with the original's checks, query parameters.
+"""Reading requests: bounded bodies, JSON (Content-Type, charset and parse errors with the v1
+API's messages), query parameters.
 
 Query strings are parsed here (not with falcon's options, whose defaults differ between falcon
 3 and 4): blank values are kept and repeated keys keep every value, as webob did.
@@ -73,7 +74,8 @@ def _content_type(req: falcon.Request) -> tuple[str, dict[str, str]]:
 
 
 def parse_json(req: falcon.Request, limit: int, *, allow_empty: bool = False) -> Any:
-    """The body as JSON, with the original's Content-Type / charset / parse errors.
+    """The body as JSON; a wrong Content-Type or charset or a parse error is a 400 with the
+    message the v1 API always gave (doc/api.md §Conventions).
 
     ``allow_empty``: a body of zero bytes (or only whitespace) yields ``None`` instead of a
     parse error.
@@ -163,7 +165,8 @@ def flag_default_true(req: falcon.Request, name: str) -> bool:
 
 
 def action_name(req: falcon.Request) -> str:
-    """The element ``POST ?action=`` value, with the original's rules."""
+    """The element ``POST ?action=`` value: exactly one, ``-`` read as ``_``
+    (doc/api.md §Conventions)."""
     values = query_all(req, "action")
     if len(values) > 1:
         raise ApiError(400, "Action parameter may not be provided multiple times.")

@@ -1,7 +1,7 @@
 """``/v1/policies``, ``/v1/policies/{policy_id}`` (+ ``?action=simulate|execute``) and
 ``/v1/policies/{policy_id}/status`` -> service ``__engine``.
 
-Deliberate differences from the original (doc/api.md §Policies):
+Deliberate differences from OpenStack Congress (doc/api.md §Policies):
 
 * ``POST /v1/policies?library_policy=<id>`` with a non-empty body answers **400**
   (``Bad Request::Policy creation request with `library_policy` parameter must not have
@@ -107,7 +107,7 @@ class Policy(Resource):
                                trace=parsing.flag_true_or_1(req, "trace"), **kwargs)
         except SimulateError:
             raise
-        except PolicyError as e:       # the original reported every engine error as 1007
+        except PolicyError as e:       # every engine error is 1007 (simulate_error) to clients
             raise SimulateError(e.message, data=e.data) from e
         if isinstance(result, (list, tuple)):
             result = {"result": list(result)}
@@ -124,7 +124,7 @@ class Policy(Resource):
         try:
             self.call(ENGINE, "execute_action", service=service, action=action, args=args,
                       requested_by=requester(req, self.backend))
-        except PolicyError as e:       # the original reported engine errors as 1016
+        except PolicyError as e:       # every engine error is 1016 (execute_error) to clients
             raise ActionError(e.message, data=e.data) from e
         return {}
 

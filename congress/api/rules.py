@@ -1,6 +1,6 @@
 """``/v1/policies/{policy_id}/rules[/{rule_id}[/status]]`` -> service ``__engine``.
 
-Deliberate differences from the original (doc/api.md §Rules):
+Deliberate differences from OpenStack Congress (doc/api.md §Rules):
 
 * Deleting a rule that does not exist is the engine's ``RuleNotFound``: **404** instead of the
   original's 400/1000.
@@ -30,8 +30,8 @@ _RULE_FIELDS = frozenset({"rule", "name", "comment"})
 
 
 def _rule_or_none(res: Resource, policy_id: str, rule_id: str) -> dict | None:
-    """The rule, or None for an unknown rule id (answered as the original's plain 404
-    ``Not found``); an unknown policy still raises its 404/1020."""
+    """The rule, or None for an unknown rule id (answered as a plain 404 ``Not found``, as the
+    v1 API always did); an unknown policy still raises its 404/1020."""
     try:
         return res.call(ENGINE, "get_rule", policy=policy_id, rule_id=rule_id)
     except RuleNotFound:

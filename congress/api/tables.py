@@ -4,7 +4,7 @@ service, after ``_ds_manager.resolve``):
 ``(/v1/policies/{policy_id}|/v1/data-sources/{ds_id})/tables[/{table_id}[/rows[/{row_id}]]]``
 and ``/v1/data-sources/{ds_id}/tables/{table_id}/spec``.
 
-Deliberate differences from the original (doc/api.md §Policy tables and rows):
+Deliberate differences from OpenStack Congress (doc/api.md §Policy tables and rows):
 
 * ``PUT .../rows`` on a *policy* table is 501 (policy tables are derived from rules; the original
   forwarded it to the engine, which had no such method). The PUT body must be a JSON array.
@@ -48,7 +48,7 @@ class PolicyTables(Resource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, policy_id: str) -> None:
         try:
             names = self.call(ENGINE, "list_tables", policy=policy_id)
-        except PolicyNotFound as e:          # the original answered a plain 404 "Not found"
+        except PolicyNotFound as e:          # a plain 404 "Not found", as clients expect here
             raise NotFoundError() from e
         send_collection(resp, _table_list(names))
 

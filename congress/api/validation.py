@@ -1,8 +1,8 @@
 """Checks of request bodies. Every failure is a 400 that names the offending field.
 
-The policy JSON schema is the original's (used for library policies and for policies created
-with rules), plus ``additionalProperties: false`` so that a misspelt field is reported instead
-of silently dropped.
+The policy JSON schema is the one the v1 API has always published (used for library policies and
+for policies created with rules), plus ``additionalProperties: false`` so that a misspelt field is
+reported instead of silently dropped.
 """
 
 from __future__ import annotations

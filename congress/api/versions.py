@@ -1,9 +1,9 @@
 """API version documents: ``/`` (list), any other path outside ``/v1`` (300 choices) and
-``/v1[/]`` (the v1 document). ``/`` and the choices are unauthenticated, as in the original
-(paste urlmap ``/`` -> versions app); ``/v1`` belongs to the authenticated API.
+``/v1[/]`` (the v1 document). ``/`` and the choices are unauthenticated (clients discover the
+API there before they have a token); ``/v1`` belongs to the authenticated API.
 
-Difference from the original: ``/v1`` answers GET only (other methods 501); the original
-returned the document for any method.
+Difference from OpenStack Congress: ``/v1`` answers GET only (other methods 501); OpenStack
+Congress returned the document for any method.
 """
 
 from __future__ import annotations
