@@ -1,8 +1,9 @@
 """Every oslo.config option of Congress, in one place.
 
 ``list_opts()`` feeds ``oslo-config-generator`` (namespace ``congress``), which writes
-``etc/congress.conf.sample``. Options keep the original Congress names and defaults where those make
-sense for an operator; where they differ the help text says so.
+``etc/congress.conf.sample``. Options keep OpenStack Congress's names (so existing
+``congress.conf`` files work) and its defaults where those make sense for an operator; where they
+differ the help text says so.
 
 ``datalog/`` and ``policy/`` never import this module: they take plain arguments.
 """
@@ -31,7 +32,7 @@ core_opts = [
                     "the encryption key for datasource secrets. Root defaults to "
                     "/var/lib/congress, other users to ~/.local/state/congress."),
     cfg.HostAddressOpt("bind_host", default="127.0.0.1",
-                       help="Address the REST API listens on. (The original defaulted to "
+                       help="Address the REST API listens on. (OpenStack Congress defaulted to "
                             "0.0.0.0; listening on loopback unless told otherwise is safer.)"),
     cfg.PortOpt("bind_port", default=1789,
                 help="Port the REST API listens on. Each node on one host needs its own."),
@@ -162,7 +163,8 @@ GROUPS = {
 
 
 def _cors_opts() -> list[cfg.Opt]:
-    """oslo.middleware's ``[cors]`` options (the API's outermost layer, as in the original)."""
+    """oslo.middleware's ``[cors]`` options (the API's outermost layer, so that preflight requests
+    need no token)."""
     from oslo_middleware import cors
     return cors.CORS_OPTS
 

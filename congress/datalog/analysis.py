@@ -5,8 +5,9 @@ datasource schemas, table arities) and returns new statements or errors. The run
 :func:`prepare_statement` for every inserted statement and applies nothing unless every statement
 of the request passes (all-or-nothing).
 
-The checks and their messages are the original's, so that clients matching on them keep working
-(column references: doc/policy-language.md §4; the other checks: doc/policy-language.md §7).
+The checks and their messages are OpenStack Congress's, so that clients matching on them keep
+working. Column references: doc/policy-language.md §4; the other checks:
+doc/policy-language.md §7.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def builtin_of(lit: Literal) -> builtins.Builtin | None:
 
 
 def _full_tablename(lit: Literal) -> str:
-    """``modal:service:table`` as the original wrote a table name in messages."""
+    """``modal:service:table``, the way error messages name a table."""
     return ":".join(x for x in (lit.modal, lit.service, lit.table) if x)
 
 
@@ -333,7 +334,7 @@ def rule_errors(rule: Rule, policy: str, lookup: SchemaLookup, arity_of: ArityLo
     errors.extend(head_policy_errors(rule))
     errors.extend(modal_errors(rule))
     for head in rule.heads:
-        # modal heads too (execute[lt(x, y)]), as the original checked every head
+        # modal heads too (execute[lt(x, y)]): every head is checked
         if builtins.is_builtin_name(head.table):
             errors.append(BuiltinConflictError(
                 f"Conflict with built-in tablename: {_full_tablename(head)}",
@@ -359,7 +360,8 @@ def eliminate_statement(stmt: Statement, policy: str, lookup: SchemaLookup
             heads.append(eliminate_columns(head, policy, lookup, f"{prefix}h{i}_")[0])
         except PolicyError as e:
             errors.append(e)
-    # padding variables are <prefix><literal index><position> (x_02) as in the original; if
+    # padding variables are <prefix><literal index><position> (x_02), the names OpenStack
+    # Congress gave them (they appear in error messages); if
     # that is ambiguous in this rule (literal 1 position 12 vs literal 11 position 2), a
     # separator keeps them apart
     for sep in ("", "_"):

@@ -5,7 +5,8 @@ over a table (with an optional service/policy prefix and modal); a :class:`Rule`
 heads and a body. A statement without ``:-`` is a :class:`Literal` (a fact when ground).
 
 All nodes are immutable and compare structurally (positions are ignored); ``str()`` prints them
-the way the original Congress did, so printed rules parse back to equal rules.
+the way OpenStack Congress printed them (clients compare rule texts), except that strings are
+escaped, so printed rules parse back to equal rules.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ _QUOTE_TABLE = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"
 def quote_string(value: str) -> str:
     """Double-quoted form of a string constant that the parser reads back to the same value.
 
-    The original printed the raw value without escaping; values without quotes, backslashes or
+    OpenStack Congress printed the raw value without escaping; values without quotes, backslashes or
     control characters print exactly as they did there.
     """
     return '"' + value.translate(_QUOTE_TABLE) + '"'
@@ -185,7 +186,7 @@ class Rule:
         return f"{heads} :- " + ", ".join(str(b) for b in self.body)
 
     def pretty_str(self) -> str:
-        """The form the original API returned for a created rule: one body literal a line."""
+        """The form the v1 API returns for a created rule: one body literal a line."""
         heads = ", ".join(str(h) for h in self.heads)
         if not self.body:
             return heads
@@ -197,7 +198,7 @@ Statement = Rule | Literal
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """``insert[rule]`` / ``delete[rule]`` (parses; not accepted by the API, as in the original)."""
+    """``insert[rule]`` / ``delete[rule]`` (in the grammar, so it parses; the API refuses it)."""
 
     formula: Statement
     insert: bool = True

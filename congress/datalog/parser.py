@@ -11,12 +11,13 @@ Grammar (doc/policy-language.md §2)::
     term        := INT | FLOAT | STRING | ID (a variable)
     relation    := ID (':' ID)* ['+' | '-']
 
-Errors are :class:`LexError` / :class:`ParseError` with the original's message shape
+Errors are :class:`LexError` / :class:`ParseError` with the message shape clients of
+OpenStack Congress match on,
 ``Lex failure.\\nline:L,col:C  <msg>`` / ``Parse failure.\\nline:L,col:C  <msg>`` (line 1-based,
 column 0-based) and ``position=(L, C)``. AST-level problems (positional argument after a named one,
 a column given twice) are :class:`CompileError` ``Compiler found errors:<msg>``.
 
-Deliberate improvements over the original (documented in doc/architecture.md): escapes in
+Deliberate improvements over OpenStack Congress's parser (doc/policy-language.md §1): escapes in
 strings are decoded (raw ``r"..."`` strings keep backslashes), triple-quoted strings work,
 ``0x``/``0o``/``0b`` integers and negative numbers are constants, and a trailing ``#``/``//``
 comment needs no newline.
@@ -216,7 +217,8 @@ def _lex_number(text: str, i: int, line: int, col: int) -> tuple[Token, int]:
         j += 1
     if j - i > 1 and text[i] == "0" and text[i:j].strip("0") and \
             not (j < n and text[j] in ".eE"):
-        # the original's INT is [1-9][0-9]* | 0+ : "007" is "00" then "7", which never parses
+        # INT is [1-9][0-9]* | 0+ as OpenStack Congress lexed it: "007" is "00" then "7", which
+        # never parses
         digits = text[i:j].lstrip("0")
         at = col + (j - i) - len(digits)
         raise ParseError(f"Parse failure.\nline:{line},col:{at}  extraneous input {digits!r} "
@@ -429,7 +431,8 @@ class _Parser:
     _positional_after_named: tuple[str, Token] | None = None
 
     def _check_named(self, lit: Literal, tok: Token) -> None:
-        # worded, and the atom written, as the original's compiler did
+        # worded, and the atom written, as OpenStack Congress's compiler did (clients match the
+        # text)
         table = lit.tablename()
         named = [f"{c}={t}" for c, t in lit.named]
         written = f"{table}({','.join([str(a) for a in lit.args] + named)})"

@@ -62,8 +62,8 @@ def opt(*, required: bool = False, secret: bool = False, type: str = "string",  
 
 
 def utcnow_text() -> str:
-    """Now, as the original's status showed it (``str(datetime)``: ``2026-11-25 17:57:26.32``),
-    in UTC."""
+    """Now, in UTC, in the form datasource status has always shown it (``str(datetime)``:
+    ``2026-11-25 17:57:26.32``)."""
     return str(datetime.datetime.now(datetime.UTC).replace(tzinfo=None))
 
 
@@ -105,7 +105,7 @@ def coerce_option(name: str, value: Any, kind: str) -> Any:
                 raise bad() from None
         raise bad()
     if kind == "bool":
-        # Strict, as the original's persist_data: only true/false (any case).
+        # Strict, as OpenStack Congress read persist_data: only true/false (any case).
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):

@@ -5,7 +5,7 @@ the args dict) plus the methods of its action client (``ACTION_CLIENT``, a class
 :class:`ActionClient` whose :class:`namespace` attributes group methods: ``servers.pause``),
 found by introspection: the argument names come from the signature, the descriptions from the
 docstring (first paragraph; ``:param x: ...`` lines). Methods whose docstring says
-``DEPRECATED:`` are left out, as in the original.
+``DEPRECATED:`` are left out (they are not offered as actions).
 
 Executing (:meth:`ActionExecutor.execute`): ``args`` is ``{"positional": [...], "named": {...}}``;
 a wrapper gets the whole dict, a client method is called as ``fn(*positional, **named)``.

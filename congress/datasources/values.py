@@ -7,7 +7,8 @@ A VALUE translator may declare a ``data-type`` (and ``nullable``). The type is r
 driver's schema (``{"name", "desc", "type", "nullable"}``) and is used to marshal each extracted
 value before it is normalised (``Int`` turns ``3.0`` into ``3``, ``IPAddress`` canonicalises
 addresses ...). A value the type rejects is logged and kept as it was: a declared type never makes
-a poll fail. The types are the original's family (``Scalar`` at the top, ``Str``, ``Bool``,
+a poll fail. The types are the family OpenStack Congress drivers declare, so that
+translators written for it work unchanged (``Scalar`` at the top, ``Str``, ``Bool``,
 ``Int``, ``Float``, ``UUID``, ``IPAddress``, ``IPNetwork``, plus enumerations made with
 :func:`enum_type`); a translator may name one by its name (``"Int"``) or give the object itself.
 """
@@ -29,7 +30,7 @@ def normalize_value(v: Any) -> Value:
     ``"True"``/``"False"``, ``None`` becomes ``"None"`` and anything else (lists, dicts, dates,
     bytes ...) becomes ``str(v)``.
 
-    Deviation from the original: strings keep their non-ASCII characters. The original dropped
+    Deviation from OpenStack Congress: strings keep their non-ASCII characters. It dropped
     every non-ASCII character (``"café"`` became ``"caf"``) because its engine did not handle
     Unicode; ours does, so the data is kept intact.
     """
@@ -181,7 +182,7 @@ def resolve_data_type(spec: Any) -> Any:
     """The type object for a ``data-type`` declaration, or None if it is not one.
 
     Accepts a registered name (``"Int"``), a :class:`DataType`, or any object with a callable
-    ``marshal`` (such as a class in the original's style).
+    ``marshal`` (such as a type class written for OpenStack Congress drivers).
     """
     if isinstance(spec, str):
         return TYPES.get(spec)

@@ -1,9 +1,10 @@
 """Encryption of datasource secrets (passwords ...) stored in the database.
 
-As in the original Congress: the values of a driver's ``secret`` config fields are Fernet tokens in
-the stored config, whose ``__encrypted_fields`` entry lists the fields so encrypted. The key is the
-file ``<encryption_key_path>/aes_key`` (directory 0700, file 0600), created on first use; every
-node that reads datasource configs needs the same key file.
+The stored format is OpenStack Congress's, so that its databases' secrets stay readable: the
+values of a driver's ``secret`` config fields are Fernet tokens in the stored config, whose
+``__encrypted_fields`` entry lists the fields so encrypted. The key is the file
+``<encryption_key_path>/aes_key`` (directory 0700, file 0600), created on first use; every node
+that reads datasource configs needs the same key file.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ Every function takes a connection first (and joins its transaction) or a
 Library policy dict: ``{"id", "name", "abbreviation", "description", "kind", "rules"}`` where
 ``rules`` is a list of ``{"rule", "name"?, "comment"?}``; with ``include_rules=False`` the
 ``rules`` key is left out. Validating the body (JSON schema, name, kind) is the caller's job;
-missing optional fields get the original's defaults.
+missing optional fields get the v1 API's defaults (kind ``nonrecursive``, abbreviation
+``name[:5]``, description ``""``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ revision of that change.
 Dict shapes:
 
 * policy: ``{"id", "name", "abbreviation", "description", "owner_id", "kind"}`` (the API's)
-* rule: ``{"id", "name", "comment", "rule", "policy_name"}``; ``rule`` is the original text
+* rule: ``{"id", "name", "comment", "rule", "policy_name"}``; ``rule`` is the text as submitted
 * change: ``{"revision", "policy_name", "op", "object_id", "created_at"}`` (ISO 8601 UTC text)
 """
 
@@ -109,7 +109,7 @@ def create_policy(conn: Connection, name: str, *, abbreviation: str | None = Non
                   policy_id: str | None = None) -> dict[str, Any]:
     """Store a new policy and return it.
 
-    Defaults as the original: abbreviation ``name[:5]``, description ``""``, owner ``user``,
+    Defaults (OpenStack Congress's): abbreviation ``name[:5]``, description ``""``, owner ``user``,
     kind ``nonrecursive``. Validating the name and kind is the policy engine's job; here a name
     must be a non-empty string of at most 255 characters and an abbreviation at most 5.
     Raises :class:`~congress.exceptions.PolicyExists` if the name is taken.
@@ -174,7 +174,7 @@ def list_policies(conn: Connection) -> list[dict[str, Any]]:
 
 @connection_or_database()
 def delete_policy(conn: Connection, name_or_id: str) -> dict[str, Any]:
-    """Delete a policy the original's way and return it.
+    """Delete a policy and return it (soft delete, in OpenStack Congress's tables).
 
     The row is copied into ``policiesdeleted`` (marked deleted), removed from ``policies`` (so
     the name can be used again) and the policy's rules are soft-deleted. Refusing to delete the

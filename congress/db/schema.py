@@ -3,9 +3,9 @@
 Core tables (not ORM classes) are used on purpose: the same code then runs unchanged on
 SQLAlchemy 1.4 (Debian 12) and 2.x, and repository functions hand out plain dicts.
 
-The original Congress tables keep their names and columns (``policy_rules``, ``policies``,
-``policiesdeleted``, ``datasources``, ``dstabledata``, ``library_policies``); three tables serve the
-multi-node design:
+OpenStack Congress's tables keep their names and columns, so that its databases upgrade in place
+(``policy_rules``, ``policies``, ``policiesdeleted``, ``datasources``, ``dstabledata``,
+``library_policies``); three tables serve the multi-node design:
 
 * ``policy_revision``: one row, a counter bumped by every transaction that changes policies or rules
   (the UPDATE holds a row lock until commit, so revisions follow commit order);
@@ -56,7 +56,8 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def _audit_columns() -> list[sa.Column]:
-    """created/updated/deleted timestamps and the soft-delete marker of the original."""
+    """created/updated/deleted timestamps and the soft-delete marker of OpenStack Congress's
+    tables."""
     return [
         sa.Column("created_at", Timestamp, nullable=False),
         sa.Column("updated_at", Timestamp, nullable=True),

@@ -81,7 +81,7 @@ class _PolicyAwareSolver(Solver):
 
 def trace_query(rt: Runtime, policy: str, lit: Literal, tracer: Tracer | None = None
                 ) -> tuple[list[tuple], str]:
-    """Answer ``lit`` top-down through the rules, recording the original-style trace (in
+    """Answer ``lit`` top-down through the rules, recording the Call/Exit/Fail/Redo trace (in
     ``tracer``, when given, after the lines it already holds)."""
     tracer = tracer or tracer_for(rt)
     solver = _PolicyAwareSolver(rt, tracer)

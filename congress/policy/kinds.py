@@ -2,7 +2,7 @@
 
 ``nonrecursive`` (the default) and ``materialized`` policies are evaluated continuously;
 ``action`` policies describe actions for simulation; ``database`` policies hold facts only;
-``datasource`` policies hold a datasource's tables. ``z3`` and ``delta`` are names the original
+``datasource`` policies hold a datasource's tables. ``z3`` and ``delta`` are names the OpenStack
 Congress API knew: requests naming them are well formed, and creation refuses them clearly.
 """
 
@@ -18,14 +18,14 @@ DATASOURCE = "datasource"
 Z3 = "z3"
 DELTA = "delta"
 
-#: every kind name the API accepts in a request body (in the order the original listed them)
+#: every kind name the API accepts in a request body (in the order of the v1 JSON schema)
 ALL = (DATABASE, NONRECURSIVE, ACTION, Z3, MATERIALIZED, DELTA, DATASOURCE)
 
 #: kinds a user may create (datasource policies normally come with a datasource)
 CREATABLE = (NONRECURSIVE, ACTION, DATABASE, MATERIALIZED, DATASOURCE)
 #: kinds whose rules the engine evaluates continuously
 EVALUATED = (NONRECURSIVE, MATERIALIZED)
-#: kinds whose tables may be recursive (our extension: the original rejected all recursion)
+#: kinds whose tables may be recursive (an extension: OpenStack Congress rejected recursion)
 RECURSIVE_OK = (MATERIALIZED,)
 
 DEFAULT_POLICIES = (

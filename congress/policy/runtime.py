@@ -65,7 +65,7 @@ class RuleRecord:
 
     id: str
     policy: str
-    text: str                    # the original text (what is persisted and listed)
+    text: str                    # the text as submitted (what is persisted and listed)
     statement: Statement         # parsed, before column elimination
     prepared: Statement          # after column elimination / safety reordering
     name: str | None = None
@@ -131,7 +131,8 @@ class Update:
 
 
 def statement_key(stmt: Statement) -> Any:
-    """Equality of statements as the original defined it (body order does not matter)."""
+    """When two statements are the same one (a duplicate insert, deletion by text): the order
+    of body literals does not matter."""
     if isinstance(stmt, Rule):
         return ("rule", tuple(sorted(str(h) for h in stmt.heads)),
                 tuple(sorted(str(b) for b in stmt.body)))
@@ -270,7 +271,7 @@ class Runtime:
         """Insert statements into ``policy``, all or nothing.
 
         ``statements`` is policy text or a list of statements/texts (each text one statement, kept
-        as the original text). Raises a PolicyError subclass naming the problem; on error nothing
+        as submitted). Raises a PolicyError subclass naming the problem; on error nothing
         changed.
         """
         with self.program.paused_gc():
@@ -337,7 +338,7 @@ class Runtime:
                     raise errors[0] if len(errors) == 1 else PolicyValidationError(errors)
                 prep, existential = stmt, frozenset()
                 # Action descriptions need no safety; the safe ones are also evaluated so their
-                # tables can be queried (as the original's action theories could).
+                # tables can be queried (clients of OpenStack Congress query them).
                 try:
                     ok = not analysis.head_safety_errors(stmt) and stmt.head.modal is None
                     prep = analysis.reorder_for_safety(stmt) if ok else stmt
@@ -517,7 +518,7 @@ class Runtime:
         return self.delete_rules(policy, [rule_id]).records[0]
 
     def find_statement(self, policy: str, text: str | Statement) -> RuleRecord:
-        """The stored statement equal to ``text`` (how the original deleted by text)."""
+        """The stored statement equal to ``text`` (body order ignored): deletion by text."""
         pol = self.get_policy(policy)
         stmts = parse_statements(text) if isinstance(text, str) else [text]
         if len(stmts) != 1:

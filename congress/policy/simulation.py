@@ -45,8 +45,9 @@ def _simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy
         raise SimulateError(f"Query {query} must be an atom")
     seq = parse_statements(sequence) if sequence.strip() else []
     tracer = tracer_for(rt) if trace else None
-    # the original's runtime lines: the original answer (delta only), the sequence, the query
-    # traced in the new state, its answer, the roll-back; lists are written [a;b]
+    # the runtime lines of OpenStack Congress's simulate trace (tools read that format): the
+    # answer before the sequence (delta only), the sequence, the query traced in the new state,
+    # its answer, the roll-back; lists are written [a;b]
     if tracer and delta:
         tracer.runtime(f"** Simulate: Querying {q}")
     before = set(rt.query(policy, q)) if delta else set()
@@ -109,7 +110,7 @@ def _simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy
 
 
 def _trace_query(rt: Runtime, policy: str, q: Literal, tracer: Tracer) -> None:
-    """The original-style Call/Exit/Fail trace of answering ``q`` in the current state."""
+    """The Call/Exit/Fail trace (OpenStack Congress's format) of answering ``q`` now."""
     (lit,), _ = rt.eliminate_query(policy, q)
     trace_query(rt, policy, lit, tracer)
 

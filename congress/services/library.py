@@ -26,7 +26,7 @@ LIBRARY = "__library"
 
 
 def validate_library_policy(body: Any) -> dict[str, Any]:
-    """The original's JSON schema for policy bodies plus a syntax check of each rule."""
+    """The v1 API's JSON schema for policy bodies plus a syntax check of each rule."""
     if not isinstance(body, dict):
         raise exceptions.BadRequest("Input policy item violates schema.",
                                     data="policy must be an object")

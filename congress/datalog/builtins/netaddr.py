@@ -58,7 +58,8 @@ def networks_equal(x: Any, y: Any) -> bool:
 def networks_overlap(x: Any, y: Any) -> bool:
     """True iff the first or the last address of y lies within x.
 
-    Asymmetric on purpose (the original's behaviour): it misses the case where y strictly
+    Asymmetric on purpose, as OpenStack Congress computed it, so that existing policies keep
+    their meaning: it misses the case where y strictly
     contains x, e.g. networks_overlap("10.1.0.0/16", "10.0.0.0/8") is false.
     """
     version, first, last = _net(x)

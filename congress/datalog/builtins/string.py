@@ -1,7 +1,7 @@
 """String builtins: concat, len.
 
-``concat`` is Python's ``+`` (two numbers add, as in the original); ``len`` of a non-string
-number fails the literal.
+``concat`` is Python's ``+`` (two numbers add, as they did in OpenStack Congress); ``len`` of a
+non-string number fails the literal.
 """
 
 from __future__ import annotations

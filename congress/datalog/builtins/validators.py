@@ -1,13 +1,13 @@
-"""Type-validation builtins: oslo.config's Integer, Float and String types, as the original.
+"""Type-validation builtins: oslo.config's Integer, Float and String types (as in OpenStack
+Congress).
 
 Each returns ``""`` when the value passes and otherwise the error text oslo.config gives (a
-``ValueError`` or ``TypeError`` message), so a policy can write
-``validate_int(min, max, v, err), not equal("", err)``. An empty-string bound or regex means
-"none". The arguments go to oslo.config as they are, like the original did: a bound that is a
-string, maximum below minimum or a bad flag give an error *text* too (whatever oslo.config
-says), they do not fail the literal. oslo.config converts the value (``"12"`` is a valid int;
-an empty or whitespace-only value is valid); ``quotes`` and ``ignore_case`` are taken for their
-truth value.
+``ValueError`` or ``TypeError`` message), so a policy can write ``validate_int(min, max, v, err),
+not equal("", err)``. An empty-string bound or regex means "none". The arguments go to oslo.config
+as they are, as OpenStack Congress passed them: a bound that is a string, maximum below minimum or
+a bad flag give an error *text* too (whatever oslo.config says), they do not fail the literal.
+oslo.config converts the value (``"12"`` is a valid int; an empty or whitespace-only value is
+valid); ``quotes`` and ``ignore_case`` are taken for their truth value.
 """
 
 from __future__ import annotations

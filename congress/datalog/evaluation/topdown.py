@@ -3,7 +3,7 @@
 The incremental engine answers every query from materialized tables; this solver exists for the
 things that need to *walk* derivations:
 
-* traces of queries in the original's ``Call/Exit/Fail/Redo`` style (``?trace=true``),
+* traces of queries in OpenStack Congress's ``Call/Exit/Fail/Redo`` format (``?trace=true``),
 * the bodies of action-description rules in ``simulate`` (they are not part of the program),
 * explanations: a proof tree of why a row holds.
 

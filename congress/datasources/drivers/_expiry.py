@@ -1,6 +1,6 @@
 """Webhook drivers whose rows expire after ``hours_to_keep_alarm`` (vitrage, monasca_webhook).
 
-A thread removes old rows every ``max(hours * 360, 1)`` seconds. Unlike the original (whose
+A thread removes old rows every ``max(hours * 360, 1)`` seconds. Unlike OpenStack Congress (whose
 cleanup ran twice per period and never published), the removal is published and, with
 ``persist_data``, stored, so policy engines drop expired alarms at once.
 """

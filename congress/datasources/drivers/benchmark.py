@@ -1,7 +1,7 @@
 """``benchmark``: a polling driver generating ``datarows`` rows per poll (load tests).
 
-Table ``benchtable(field1, field2)`` with rows ``("val1_<i>", "val2_<i>")``. (The original was
-not registered and used an obsolete constructor; this one works.)
+Table ``benchtable(field1, field2)`` with rows ``("val1_<i>", "val2_<i>")``. (OpenStack
+Congress's was not registered and used an obsolete constructor; this one works.)
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""``fake_datasource``: a driver for tests (registered, as in the original).
+"""``fake_datasource``: a driver for tests (registered, so that tests written for OpenStack
+Congress find it).
 
 Table ``fake_table(id, name)``; it polls (counting polls; rows come from ``fake_rows``, empty
 unless a test sets it), accepts pushed rows (``PUT .../tables/fake_table/rows`` with

@@ -3,7 +3,7 @@
 Reads ``GET /stacks``, per stack ``/stacks/<name>/<id>/resources`` and ``.../events``, and
 ``/software_deployments``. The ``links`` of stacks, resources and events fill the ``*_links``
 tables (keyed by the parent's id). Actions: ``stacks.delete`` over openstacksdk's orchestration
-proxy (the original listed no heat actions).
+proxy (OpenStack Congress listed no heat actions).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``json_ingester``: poll any HTTP JSON API and map it to tables by configuration.
 
-Offered only when ``[json_ingester] enable`` is true (experimental, as in the original, whose
+Offered only when ``[json_ingester] enable`` is true (experimental; OpenStack Congress's
 ingester was a separate PostgreSQL-backed service; this one is an ordinary polling driver).
 
 Config (values are strings, as every datasource config):

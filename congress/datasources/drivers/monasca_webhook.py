@@ -4,7 +4,7 @@ The webhook body is the notification (``alarm_id``, ``alarm_definition_id``, ``a
 ``alarm_description``, ``alarm_timestamp``, ``state``, ``old_state``, ``message``,
 ``tenant_id``, ``metrics: [{id, name, dimensions: {k: v}}]``). A notification replaces the rows
 of the same ``alarm_id`` (its metrics too); dimension sets no metric refers to any more are
-dropped (the original kept them forever). Alarms whose ``alarm_timestamp`` (epoch seconds or
+dropped (OpenStack Congress kept them forever). Alarms whose ``alarm_timestamp`` (epoch seconds or
 milliseconds, or ISO text) is ``hours_to_keep_alarm`` old are removed and the removal published.
 """
 

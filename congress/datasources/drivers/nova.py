@@ -8,7 +8,7 @@ Actions: the wrapper ``servers_set_meta(server, k1, v1, ...)`` and the client ac
 (``servers.pause`` ...), which call openstacksdk's compute proxy.
 
 Deviation: ``availability_zones.state`` is ``"True"``/``"False"`` (the zone's
-``zoneState.available``); the original stored the text of the whole ``zoneState`` dict.
+``zoneState.available``); OpenStack Congress stored the text of the whole ``zoneState`` dict.
 """
 
 from __future__ import annotations

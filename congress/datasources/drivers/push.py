@@ -1,13 +1,13 @@
 """``push``: a generic push datasource with one table, ``data``, of any width.
 
 ``PUT /v1/data-sources/<ds>/tables/data/rows`` with ``[[v11, v12, ...], [v21, ...], ...]``
-replaces the table. The original declared ``data`` with no columns, so rules using it failed
+replaces the table. OpenStack Congress declared ``data`` with no columns, so rules using it failed
 the arity check; here the width is inferred from the data: it is the width of the rows the table
 holds (or, while it is empty, of the first pushed row), every row of a push must have it
 (400 otherwise), and pushing ``[]`` empties the table so the next push may change it. The
 schema reports the inferred columns as ``col0``, ``col1`` ...
 
-Deviation: pushing to another table is 400 (the original ignored it with a warning).
+Deviation: pushing to another table is 400 (OpenStack Congress ignored it with a warning).
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ OBJECTS = hdict("objects",
 class SwiftActions(ActionClient):
     def delete(self, container: str, *objects: str) -> None:
         """Delete objects of a container, or (no objects named) the container with everything
-        in it, as swiftclient's SwiftService.delete did for the original driver.
+        in it, as swiftclient's SwiftService.delete did for OpenStack Congress's swift driver.
 
         :param container: name of the container
         :param objects: names of the objects to delete

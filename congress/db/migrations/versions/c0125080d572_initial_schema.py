@@ -1,12 +1,12 @@
-"""initial schema: the tables of the original Congress at its last revision
+"""initial schema: the tables of OpenStack Congress at its last revision
 
 Revision ID: c0125080d572
 Revises:
 Create Date: 2024-01-01 00:00:00
 
-The original Congress reached its schema through seven migrations ending at c0125080d572
+OpenStack Congress reached its schema through seven migrations ending at c0125080d572
 (policy library). This single revision creates the same tables at once and keeps that revision id,
-so a database of the original Congress is recognised as being at this revision and is upgraded
+so a database of OpenStack Congress is recognised as being at this revision and is upgraded
 from here by the revisions that follow.
 """
 
