@@ -1,6 +1,6 @@
 """Fixtures and helpers shared by the functional API tests (real ``congress-server`` processes).
 
-* ``client_venv`` (session): the virtualenv with the original ``python-congressclient`` made by
+* ``client_venv`` (session): the virtualenv with the unchanged ``python-congressclient`` made by
   ``scripts/client-venv.sh``;
 * ``servers`` (module): a factory starting all-in-one servers in the module's temp dir, all
   stopped at the end of the module;

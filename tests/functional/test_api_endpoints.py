@@ -524,7 +524,7 @@ def test_library_lifecycle(server):
     assert all("rules" not in p for p in
                server.get("/v1/librarypolicies?include_rules=false").json["results"])
 
-    # replace (the original answered 501)
+    # replace (OpenStack Congress answered 501)
     new = {"name": "libone", "description": "replaced", "rules": [{"rule": "lq(2)"}]}
     r = server.request("PUT", "/v1/librarypolicies/" + lp["id"], new)
     assert r.status == 200, r

@@ -1,4 +1,5 @@
-"""The original command line client against a real all-in-one server.
+"""OpenStack's command line client (``python-congressclient``, unchanged from PyPI) against a
+real all-in-one server.
 
 ``python-congressclient`` 2.0.1 (PyPI) is installed with ``python-openstackclient`` by
 ``scripts/client-venv.sh`` and driven as ``openstack --os-auth-type none --os-endpoint <url>
@@ -444,7 +445,7 @@ def test_library_policies_through_the_client_api(osc, server):
     assert out["missing"][0] == 404
     assert server.get("/v1/policies/libpol/tables/lp/rows").json["results"] == [{"data": [7]}]
 
-    # update: not in the client; plain HTTP (the original answered 501)
+    # update: not in the client; plain HTTP (OpenStack Congress answered 501)
     body = {"name": "libpol", "description": "updated", "rules": [{"rule": "lq(8)"}]}
     r = server.request("PUT", f"/v1/librarypolicies/{created['id']}", body)
     assert r.status == 200, r

@@ -50,7 +50,7 @@ def test_policy_rule_row_lifecycle(server):
     tables = {t["id"] for t in server.get("/v1/policies/alice/tables").json["results"]}
     assert tables == {"p", "q", "r"}
 
-    # duplicate -> 409; syntax error -> 400 with the original's error code; nothing changes
+    # duplicate -> 409; syntax error -> 400 with error code 1002 (rule_syntax); nothing changes
     r = server.post("/v1/policies/alice/rules", {"rule": "q(1)"})
     assert r.status == 409 and r.json["error"]["error_code"] == 1008
     r = server.post("/v1/policies/alice/rules", {"rule": "p(x) :- q(y)"})

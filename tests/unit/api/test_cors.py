@@ -1,5 +1,6 @@
-"""CORS, the outermost layer of the original's pipeline (oslo.middleware ``cors``); with an
-allowed origin it is tested against a real server (tests/functional/test_api_endpoints.py)."""
+"""CORS (oslo.middleware ``cors``), the outermost layer of the API as in OpenStack Congress's
+paste pipeline; with an allowed origin it is tested against a real server
+(tests/functional/test_api_endpoints.py)."""
 
 from __future__ import annotations
 

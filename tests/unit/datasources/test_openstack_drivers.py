@@ -296,7 +296,8 @@ def test_swift_tables_and_action(cloud: Any) -> None:
     assert cloud.actions[-1]["method"] == "DELETE"
     d.poll()
     assert len(rows(d, "objects")) == 2
-    # the original's swiftclient-style delete: named objects, or the whole container
+    # the swiftclient-style delete OpenStack Congress's swift driver did: named objects, or the
+    # whole container
     names = {a["name"] for a in d.get_actions()["results"]}
     assert {"delete", "delete_object", "delete_container"} <= names
     d.execute("delete", {"positional": ["backups"]})

@@ -1,5 +1,5 @@
 """The registry: which drivers are offered, custom endpoints, and every driver's tables and
-columns exactly as the original Congress drivers defined them, so that existing policies keep
+columns exactly as OpenStack Congress's drivers defined them, so that existing policies keep
 working (computed without a bus, a DB or a network)."""
 
 from __future__ import annotations

@@ -33,7 +33,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 
 
 def ref_hash(values_) -> str:
-    """Independent statement of the original's id: md5 of a canonical JSON of the values."""
+    """Independent statement of the row id OpenStack Congress computed (kept, so ids stay
+    stable): md5 of a canonical JSON of the values."""
     s = json.dumps(sorted(values_, key=lambda x: str(type(x)) + repr(x)), sort_keys=True)
     return hashlib.md5(s.encode("ascii")).hexdigest()
 
@@ -98,7 +99,7 @@ def test_constants_and_params():
     ({"a": 1}, "{'a': 1}"),
     ((1, "x"), "(1, 'x')"),
     (b"ab", "b'ab'"),
-    ("café ünïcode ✓", "café ünïcode ✓"),     # kept (the original dropped non-ASCII)
+    ("café ünïcode ✓", "café ünïcode ✓"),     # kept (OpenStack Congress dropped non-ASCII)
 ])
 def test_normalize_value(raw, expected):
     out = normalize_value(raw)

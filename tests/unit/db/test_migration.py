@@ -62,7 +62,7 @@ def test_step_by_step(url):
 
 
 def test_database_of_the_original_is_upgraded(url):
-    """A database at the original's head keeps its data and gains the new tables."""
+    """A database at OpenStack Congress's last revision keeps its data and gains the new tables."""
     migration.upgrade(url, ORIGINAL_HEAD)
     engine = sa.create_engine(url)
     with engine.begin() as conn:

@@ -78,7 +78,8 @@ def test_simulate_trace_has_runtime_lines(rt):
     assert result == ['error+("s9")']
     assert "RT    : ** Simulate: Querying error(x)" in trace
     assert "RT    : ** Simulate: Rolling back" in trace
-    # the original's sequence of runtime lines, and the query traced in the new state
+    # OpenStack Congress's sequence of runtime lines (tools read them), and the query traced in
+    # the new state
     lines = trace.splitlines()
     rt_lines = [line for line in lines if line.startswith("RT    : ")]
     assert rt_lines == [

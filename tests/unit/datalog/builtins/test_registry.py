@@ -15,7 +15,7 @@ from congress.datalog.builtins import (
 )
 from congress.datalog.builtins.base import convert_output
 
-# name -> (arity, num_inputs, family): the original's builtins (doc/policy-language.md §6).
+# name -> (arity, num_inputs, family): OpenStack Congress's builtins (doc/policy-language.md §6).
 SPEC = {
     "lt": (2, 2, "comparison"),
     "lteq": (2, 2, "comparison"),

@@ -11,7 +11,7 @@ def test_concat():
 
 
 def test_concat_follows_python_plus():
-    # As in the original, concat is "+": two numbers add, a string and a number fail.
+    # As in OpenStack Congress, concat is "+": two numbers add, a string and a number fail.
     assert run("concat", 1, 2) == (3,)
     assert run("concat", "a", 1) is None
     assert run("concat", 1, "a") is None

@@ -63,7 +63,7 @@ def test_validate_int_special_floats():
 
 
 def test_validate_int_parameters_go_to_oslo_config_as_they_are():
-    """Like the original: a parameter problem is an error text, not a failed literal."""
+    """As in OpenStack Congress: a parameter problem is an error text, not a failed literal."""
     assert vint(10, 5, 7) == "Max value is less than min value"
     assert vint("1", "10", "5") == "'<' not supported between instances of 'int' and 'str'"
     assert vint("a", "", 1) == "'<' not supported between instances of 'int' and 'str'"
@@ -124,7 +124,7 @@ def test_validate_string_regex_search_is_unanchored():
 
 def test_validate_string_flags_are_taken_for_their_truth_value():
     """oslo.config gets ``quotes``/``ignore_case`` as they are: any non-empty string is true
-    (so "false" is true), as in the original."""
+    (so "false" is true), as in OpenStack Congress."""
     assert vstr("^[a-z]+$", "", "", "True", "ABC") == ""
     assert vstr("^[a-z]+$", "", "", 1, "ABC") == ""
     assert vstr("^[a-z]+$", "", "", "false", "ABC") == ""
