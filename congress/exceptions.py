@@ -264,7 +264,7 @@ class SystemPolicyError(PolicyError):
     """Deleting or changing a policy that Congress maintains itself."""
 
     code = "system_policy"
-    http_status = 404   # what the original answered for deleting classification/action
+    http_status = 404   # as OpenStack Congress answered deleting classification/action
     api_name = None
 
 

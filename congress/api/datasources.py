@@ -8,20 +8,21 @@ Deliberate differences from OpenStack Congress (doc/api.md §Data sources):
 
 * Secrets are masked everywhere: the config values of the driver's ``secret`` fields read
   ``"<hidden>"`` in the list, in ``GET /v1/data-sources/<id>`` and in the 201 answer of a create
-  (the original echoed them in clear text outside the list). The API asks
+  (OpenStack Congress echoed them in clear text outside the list). The API asks
   ``_ds_manager.get_driver`` for the secret fields; when that fails, every config value is hidden.
-* ``DELETE`` of an unknown datasource answers HTTP **404** (the original: HTTP 400 carrying
+* ``DELETE`` of an unknown datasource answers HTTP **404** (OpenStack Congress: HTTP 400 carrying
   error_code 404).
-* ``?action=execute`` accepts the datasource's name or UUID (the original required the name)
+* ``?action=execute`` accepts the datasource's name or UUID (OpenStack Congress required the name)
   and calls the datasource service's ``request_execute`` with ``requested_by`` = this node; a
-  missing or non-string ``name`` is 400 (the original failed later), bad ``args`` are 400/1018.
-* ``GET .../actions`` of a driver without actions is whatever the service raises (the original
-  answered 500 from an AttributeError).
+  missing or non-string ``name`` is 400 (OpenStack Congress failed later), bad ``args`` are
+  400/1018.
+* ``GET .../actions`` of a driver without actions is whatever the service raises (OpenStack
+  Congress answered 500 from an AttributeError).
 * The create body is checked: ``name`` and ``driver`` required strings, ``config`` an object of
   scalar values, ``description`` a string or null, ``enabled`` a boolean, ``type`` a string or
   null; other fields are 400.
 * Error messages carry the reason-phrase prefix of every mapped error
-  (``Not Found::Datasource not found x``); the original sent some of them bare.
+  (``Not Found::Datasource not found x``); OpenStack Congress sent some of them bare.
 """
 
 from __future__ import annotations

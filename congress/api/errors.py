@@ -24,8 +24,8 @@ A denied API policy check is the one non-envelope error: 403 with the plain text
 ``Policy doesn't allow <action> to be performed.``, the text OpenStack Congress answered.
 
 Deliberate differences from OpenStack Congress: the 404 message of an unmatched path is spelled
-``The resource could not be found.`` (the original: ``resouce``); the 403 text is served as
-``text/plain`` (the original labelled it ``application/json``); HTTP methods the API does not
+``The resource could not be found.`` (OpenStack Congress: ``resouce``); the 403 text is served as
+``text/plain`` (OpenStack Congress labelled it ``application/json``); HTTP methods the API does not
 know answer 501 like unsupported ones.
 """
 

@@ -3,10 +3,10 @@
 Deliberate differences from OpenStack Congress (doc/api.md §Library policies):
 
 * ``GET /v1/librarypolicies/<unknown id>`` is the library's ``NotFound`` (404) instead of 500.
-* ``PUT /v1/librarypolicies/<id>`` works (the original answered 501): the body is validated with
-  the policy schema and replaces the library policy; the answer is 200 with the stored policy
-  as ``__library.replace`` returns it. An unknown id is the library's 404 (not a create).
-  An ``"id"`` in the body is accepted only if it equals the URL's.
+* ``PUT /v1/librarypolicies/<id>`` works (OpenStack Congress answered 501): the body is validated
+  with the policy schema and replaces the library policy; the answer is 200 with the stored policy
+  as ``__library.replace`` returns it. An unknown id is the library's 404 (not a create). An
+  ``"id"`` in the body is accepted only if it equals the URL's.
 * An ``"id"`` in a create body is 400/1015; fields outside the schema are reported by the
   schema check (``additionalProperties: false``) instead of being ignored.
 * An invalid policy name is the library's error (400 expected) instead of 500.

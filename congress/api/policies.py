@@ -8,10 +8,10 @@ Deliberate differences from OpenStack Congress (doc/api.md §Policies):
   non-empty body.``) instead of 500; an absent (zero-length) body is accepted like ``{}``/``null``.
   An unknown library id is whatever the engine raises (404 expected) instead of 409.
 * Invalid policy names and unknown kinds are the engine's errors (400 expected) instead of 500.
-* An ``"id"`` in the create body (the closest thing to the original's "ID in the URL") is
+* An ``"id"`` in the create body (the closest thing to OpenStack Congress's "ID in the URL") is
   400/1015; fields other than name/abbreviation/kind/description/rules are 400; a ``null`` name
   is 400/1010 like a missing one; name, kind and description must be strings.
-* ``?action=execute`` without a (string) ``name`` is 400/1017 (the original answered 501); the
+* ``?action=execute`` without a (string) ``name`` is 400/1017 (OpenStack Congress answered 501); the
   ``args`` object may only hold ``positional`` (array) and ``named`` (object), else 400/1018.
 * ``?action=simulate`` requires the three fields to be strings (400 naming the field) and
   rejects unknown fields.

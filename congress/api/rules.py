@@ -4,9 +4,9 @@ Deliberate differences from OpenStack Congress (doc/api.md §Rules):
 
 * Deleting a rule that does not exist is the engine's ``RuleNotFound``: **404** instead of the
   original's 400/1000.
-* The create body is checked: ``rule`` is a required string (the original answered 409 for a
+* The create body is checked: ``rule`` is a required string (OpenStack Congress answered 409 for a
   missing one), ``name`` and ``comment`` optional strings of at most 255 characters, an
-  ``"id"`` is 400/1001 (the original's "ID in the URL" error), other fields are 400.
+  ``"id"`` is 400/1001 (OpenStack Congress's "ID in the URL" error), other fields are 400.
 """
 
 from __future__ import annotations

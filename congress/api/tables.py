@@ -6,8 +6,9 @@ and ``/v1/data-sources/{ds_id}/tables/{table_id}/spec``.
 
 Deliberate differences from OpenStack Congress (doc/api.md §Policy tables and rows):
 
-* ``PUT .../rows`` on a *policy* table is 501 (policy tables are derived from rules; the original
-  forwarded it to the engine, which had no such method). The PUT body must be a JSON array.
+* ``PUT .../rows`` on a *policy* table is 501 (policy tables are derived from rules; OpenStack
+  Congress forwarded it to the engine, which had no such method). The PUT body must be a JSON
+  array.
 * Row elements (``.../rows/{row_id}``) support nothing: 501 for every method, as before.
 * A datasource segment may be a name or a UUID everywhere (resolved by ``_ds_manager``).
 """

@@ -16,9 +16,9 @@ Creations and deletions are broadcast to every policy engine (``__engine.datasou
 so they create or drop the datasource policy at once instead of at their next periodic sync.
 
 Deviations from OpenStack Congress (doc/api.md §Data sources): secrets are ``"<hidden>"`` in every
-answer (the original leaked them on GET one and POST); ``enabled: false`` on create stores a
-disabled datasource (the original failed with 400 and deleted the row); a driver that cannot start
-is visible in the datasource's status (the original returned 201 and said nothing).
+answer (OpenStack Congress leaked them on GET one and POST); ``enabled: false`` on create stores a
+disabled datasource (OpenStack Congress failed with 400 and deleted the row); a driver that cannot
+start is visible in the datasource's status (OpenStack Congress returned 201 and said nothing).
 """
 
 from __future__ import annotations
