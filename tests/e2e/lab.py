@@ -174,14 +174,19 @@ class Host:
         deadline = time.monotonic() + timeout
         state = ""
         while time.monotonic() < deadline:
-            proc = self.run(["systemctl", "is-system-running", "--wait"], check=False,
-                            timeout=max(1.0, deadline - time.monotonic()))
+            # short waits in a loop: one long --wait has been seen to hang past a finished boot
+            try:
+                proc = self.run(["systemctl", "is-system-running", "--wait"], check=False,
+                                timeout=max(1.0, min(10.0, deadline - time.monotonic())))
+            except subprocess.TimeoutExpired:
+                continue
             state = proc.stdout.strip()
             if state in ("running", "degraded"):
                 return state
             time.sleep(0.5)
-        raise TimeoutError(f"host {self.name}: systemd not up (state {state!r}); "
-                           f"see {self.console}")
+        jobs = self.run(["systemctl", "list-jobs", "--no-pager"], check=False, timeout=10)
+        raise TimeoutError(f"host {self.name}: systemd not up (state {state!r}); jobs:\n"
+                           f"{jobs.stdout}see {self.console}")
 
     def wait_http(self, url: str, timeout: float = 120, expect: str = "") -> str:
         """Poll ``url`` from inside the host with Python's urllib until it answers 2xx."""
