@@ -20,6 +20,8 @@ import falcon
 from congress.api import parsing
 from congress.api.errors import JSON_CONTENT_TYPE, MethodNotSupported, NotFoundError
 from congress.api.jsonfmt import dumps_pretty
+from congress.bus.engine_client import EngineClient
+from congress.bus.service_ids import DS_MANAGER
 from congress.services.results import FrozenResults
 
 LOG = logging.getLogger(__name__)
@@ -27,9 +29,6 @@ LOG = logging.getLogger(__name__)
 #: how long a datasource write waits for this node's engine to apply it (seconds)
 WRITE_VISIBLE_TIMEOUT = 10.0
 
-ENGINE = "__engine"
-LIBRARY = "__library"
-DS_MANAGER = "_ds_manager"
 
 
 class Backend(Protocol):
@@ -156,6 +155,8 @@ class Resource:
     def __init__(self, state: ApiState) -> None:
         self.state = state
         self.backend = state.backend
+        #: the policy engine, through the backend
+        self.engine = EngineClient(state.backend)
 
     def call(self, service_id: str, method: str, /, **kwargs: Any) -> Any:
         return self.backend.call(service_id, method, **kwargs)

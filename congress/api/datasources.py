@@ -34,7 +34,6 @@ import falcon
 
 from congress.api import validation
 from congress.api.base import (
-    DS_MANAGER,
     Resource,
     requester,
     send_collection,
@@ -43,6 +42,7 @@ from congress.api.base import (
     send_item,
     send_json,
 )
+from congress.bus.service_ids import DS_MANAGER
 from congress.exceptions import BadRequest, CongressError
 
 LOG = logging.getLogger(__name__)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import falcon
 
-from congress.api.base import DS_MANAGER, Resource, send_collection, send_item
+from congress.api.base import Resource, send_collection, send_item
+from congress.bus.service_ids import DS_MANAGER
 
 
 class Drivers(Resource):

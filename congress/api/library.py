@@ -17,8 +17,9 @@ from __future__ import annotations
 import falcon
 
 from congress.api import parsing, validation
-from congress.api.base import LIBRARY, Resource, send_collection, send_created, send_item, send_json
+from congress.api.base import Resource, send_collection, send_created, send_item, send_json
 from congress.api.errors import ApiRequestError
+from congress.bus.service_ids import LIBRARY
 from congress.exceptions import BadRequest
 
 

@@ -25,7 +25,6 @@ import falcon
 
 from congress.api import parsing, validation
 from congress.api.base import (
-    ENGINE,
     Resource,
     omit_none,
     requester,
@@ -46,7 +45,7 @@ class Policies(Resource):
     """``/v1/policies``"""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        send_collection(resp, self.call(ENGINE, "list_policies"))
+        send_collection(resp, self.engine.list_policies())
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         if parsing.query_has(req, "library_policy"):
@@ -54,8 +53,8 @@ class Policies(Resource):
             if body not in (None, {}):
                 raise BadRequest("Policy creation request with `library_policy` parameter "
                                  "must not have non-empty body.")
-            created = self.call(ENGINE, "create_policy", name=None,
-                                library_policy_id=parsing.query_value(req, "library_policy"))
+            created = self.engine.create_policy(
+                library_policy_id=parsing.query_value(req, "library_policy"))
             send_created(req, resp, created)
             return
 
@@ -73,8 +72,7 @@ class Policies(Resource):
         else:
             validation.reject_unknown(body, _CREATE_FIELDS)
             rules = None
-        created = self.call(
-            ENGINE, "create_policy",
+        created = self.engine.create_policy(
             name=validation.required_str(body, "name"),
             kind=validation.optional_str(body, "kind"),
             abbreviation=abbr or None,
@@ -87,10 +85,10 @@ class Policy(Resource):
     """``/v1/policies/{policy_id}``"""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, policy_id: str) -> None:
-        send_item(resp, self.call(ENGINE, "get_policy", policy=policy_id))
+        send_item(resp, self.engine.get_policy(policy_id))
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, policy_id: str) -> None:
-        send_json(resp, self.call(ENGINE, "delete_policy", policy=policy_id))
+        send_json(resp, self.engine.delete_policy(policy_id))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, policy_id: str) -> None:
         self.dispatch_action(req, resp, policy_id=policy_id)
@@ -102,9 +100,9 @@ class Policy(Resource):
         validation.reject_unknown(body, _SIMULATE_FIELDS)
         kwargs = {k: validation.required_str(body, k) for k in sorted(_SIMULATE_FIELDS)}
         try:
-            result = self.call(ENGINE, "simulate", policy=policy_id,
-                               delta=parsing.flag_true_or_1(req, "delta"),
-                               trace=parsing.flag_true_or_1(req, "trace"), **kwargs)
+            result = self.engine.simulate(policy_id,
+                                          delta=parsing.flag_true_or_1(req, "delta"),
+                                          trace=parsing.flag_true_or_1(req, "trace"), **kwargs)
         except SimulateError:
             raise
         except PolicyError as e:       # every engine error is 1007 (simulate_error) to clients
@@ -122,8 +120,8 @@ class Policy(Resource):
         validation.reject_unknown(body, _EXECUTE_FIELDS)
         service, action = (part.strip() for part in name.split(":"))
         try:
-            self.call(ENGINE, "execute_action", service=service, action=action, args=args,
-                      requested_by=requester(req, self.backend))
+            self.engine.execute_action(service, action, args,
+                                       requested_by=requester(req, self.backend))
         except PolicyError as e:       # every engine error is 1016 (execute_error) to clients
             raise ActionError(e.message, data=e.data) from e
         return {}
@@ -133,7 +131,7 @@ class PolicyStatus(Resource):
     """``/v1/policies/{policy_id}/status``: ``{"name", "id"}``"""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, policy_id: str) -> None:
-        policy = self.call(ENGINE, "get_policy", policy=policy_id)
+        policy = self.engine.get_policy(policy_id)
         if policy is None:
             send_item(resp, None)
             return

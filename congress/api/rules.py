@@ -15,7 +15,6 @@ import falcon
 
 from congress.api import validation
 from congress.api.base import (
-    ENGINE,
     Resource,
     omit_none,
     send_collection,
@@ -33,7 +32,7 @@ def _rule_or_none(res: Resource, policy_id: str, rule_id: str) -> dict | None:
     """The rule, or None for an unknown rule id (answered as a plain 404 ``Not found``, as the
     v1 API always did); an unknown policy still raises its 404/1020."""
     try:
-        return res.call(ENGINE, "get_rule", policy=policy_id, rule_id=rule_id)
+        return res.engine.get_rule(policy_id, rule_id)
     except RuleNotFound:
         return None
 
@@ -42,16 +41,16 @@ class Rules(Resource):
     """``/v1/policies/{policy_id}/rules``"""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, policy_id: str) -> None:
-        send_collection(resp, self.call(ENGINE, "list_rules", policy=policy_id))
+        send_collection(resp, self.engine.list_rules(policy_id))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, policy_id: str) -> None:
         body = validation.require_object(self.json_body(req))
         if "id" in body:
             raise ApiRequestError("add_item_id")
         validation.reject_unknown(body, _RULE_FIELDS)
-        created = self.call(
-            ENGINE, "insert_rule", policy=policy_id,
-            rule=validation.check_rule_size(validation.required_str(body, "rule")),
+        created = self.engine.insert_rule(
+            policy_id,
+            validation.check_rule_size(validation.required_str(body, "rule")),
             name=validation.optional_str(body, "name", max_length=255),
             comment=validation.optional_str(body, "comment", max_length=255))
         send_created(req, resp, created)
@@ -66,7 +65,7 @@ class Rule(Resource):
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, policy_id: str,
                   rule_id: str) -> None:
-        send_json(resp, self.call(ENGINE, "delete_rule", policy=policy_id, rule_id=rule_id))
+        send_json(resp, self.engine.delete_rule(policy_id, rule_id))
 
 
 class RuleStatus(Resource):

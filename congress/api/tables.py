@@ -20,7 +20,7 @@ from typing import Any
 import falcon
 
 from congress.api import parsing
-from congress.api.base import ENGINE, Resource, send_collection, send_empty, send_item
+from congress.api.base import Resource, send_collection, send_empty, send_item
 from congress.api.errors import NotFoundError
 from congress.exceptions import BadRequest, PolicyNotFound
 
@@ -48,7 +48,7 @@ class PolicyTables(Resource):
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, policy_id: str) -> None:
         try:
-            names = self.call(ENGINE, "list_tables", policy=policy_id)
+            names = self.engine.list_tables(policy_id)
         except PolicyNotFound as e:          # a plain 404 "Not found", as clients expect here
             raise NotFoundError() from e
         send_collection(resp, _table_list(names))
@@ -60,7 +60,7 @@ class PolicyTable(Resource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, policy_id: str,
                table_id: str) -> None:
         try:
-            names = self.call(ENGINE, "list_tables", policy=policy_id)
+            names = self.engine.list_tables(policy_id)
         except PolicyNotFound as e:
             raise NotFoundError() from e
         send_item(resp, {"id": table_id} if _contains(names, table_id) else None)
@@ -72,8 +72,7 @@ class PolicyRows(Resource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, policy_id: str,
                table_id: str) -> None:
         trace = parsing.flag_true(req, "trace")
-        result = _rows(self.call(ENGINE, "get_rows", policy=policy_id, table=table_id,
-                                 trace=trace))
+        result = _rows(self.engine.get_rows(policy_id, table_id, trace=trace))
         if trace and isinstance(result, dict) and not result.get("trace"):
             result = {**result, "trace": "Not available"}
         send_collection(resp, result)

@@ -47,13 +47,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from congress import exceptions
 from congress.bus import current_caller
+from congress.bus.engine_client import ENGINE, EngineClient
 
 if TYPE_CHECKING:
     from congress.bus import Peer
 
 LOG = logging.getLogger(__name__)
 
-ENGINE = "__engine"
 _KEY_RE = re.compile(r"^([0-9a-f]{40}):(\d+)(:off)?$")
 _PARAM_RE = re.compile(r"^\s*:param\s+(?:\S+\s+)?(\*{0,2}\w+):\s*(.*)$")
 
@@ -588,8 +588,8 @@ class ActionExecutor:
             if self.leader != leader:
                 return
         try:
-            rows = node.call(ENGINE, "action_rows", node_id=leader[0], service=driver.name,
-                             timeout=node.rpc_timeout)
+            rows = EngineClient(node).action_rows(driver.name, node_id=leader[0],
+                                                  timeout=node.rpc_timeout)
         except exceptions.CongressError as exc:
             LOG.warning("Datasource %s: cannot reconcile actions with the policy engine on "
                         "node %s: %s", driver.name, leader[0], exc)

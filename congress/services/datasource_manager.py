@@ -31,6 +31,8 @@ from typing import Any
 from oslo_config import cfg
 
 from congress import bus, exceptions
+from congress.bus import engine_client
+from congress.bus.service_ids import DS_MANAGER
 from congress.datasources import registry
 from congress.datasources.driver import DataSourceDriver, _api_columns, _api_tables
 from congress.datasources.execution import actions_of
@@ -40,8 +42,6 @@ from congress.db import policies as db_policies
 
 LOG = logging.getLogger(__name__)
 
-SERVICE_ID = "_ds_manager"
-ENGINE = "__engine"
 HIDDEN = "<hidden>"
 _NAME_RE = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
 
@@ -136,7 +136,7 @@ class DatasourceManager(bus.Service):
 
     def __init__(self, node: bus.Node | None, db: Any, conf: cfg.ConfigOpts, *,
                  delete_missing_driver_datasources: bool | None = None) -> None:
-        super().__init__(SERVICE_ID)
+        super().__init__(DS_MANAGER)
         self._node = node
         self.db = db
         self.conf = conf
@@ -191,7 +191,7 @@ class DatasourceManager(bus.Service):
         if node is None or not node.running:
             return
         try:
-            node.broadcast(ENGINE, "datasource_changed", name=name, op=op)
+            engine_client.announce_datasource_change(node, name=name, op=op)
         except exceptions.CongressError as exc:
             LOG.warning("Could not tell policy engines that datasource %s was %sd: %s", name,
                         op, exc)

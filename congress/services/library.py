@@ -16,13 +16,13 @@ import yaml
 
 from congress import exceptions
 from congress.bus import Service
+from congress.bus.service_ids import LIBRARY
 from congress.datalog.parser import parse_statements
 from congress.db import library as db_library
 from congress.policy import kinds
 
 LOG = logging.getLogger(__name__)
 
-LIBRARY = "__library"
 
 
 def validate_library_policy(body: Any) -> dict[str, Any]:

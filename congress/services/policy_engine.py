@@ -23,7 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from congress import exceptions
-from congress.bus import Service, TableUpdate
+from congress.bus import Service, TableUpdate, engine_client
+from congress.bus.service_ids import ENGINE
 from congress.datalog.parser import parse_one, parse_statements
 from congress.datasources import registry
 from congress.db import api as db_api
@@ -37,7 +38,6 @@ from congress.services.results import FrozenResults
 
 LOG = logging.getLogger(__name__)
 
-ENGINE = "__engine"
 
 
 def _schema_for(driver: str) -> dict[str, list[Any]] | None:
@@ -396,8 +396,8 @@ class PolicyEngineService(Service):
 
     def _broadcast_change(self, revision: int) -> None:
         try:
-            self.node_ref.broadcast(ENGINE, "policy_changed", revision=revision,
-                                    origin=self.node_id)
+            engine_client.announce_policy_change(self.node_ref, revision=revision,
+                                                 origin=self.node_id)
         except Exception:  # peers catch up from heartbeats and the periodic sync
             LOG.warning("could not broadcast policy change %d", revision, exc_info=True)
 

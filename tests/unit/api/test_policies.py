@@ -44,7 +44,7 @@ def test_create_policy(client, backend) -> None:
     assert body["name"] == "alpha" and body["kind"] == "database"
     assert backend.last_call("create_policy") == ("__engine", {
         "name": "alpha", "kind": "Database", "abbreviation": "al", "description": "d",
-        "rules": None})
+        "rules": None, "library_policy_id": None})
     assert client.simulate_get(f"/v1/policies/{body['id']}").json == body
     assert client.simulate_get("/v1/policies/alpha").json == body
 
@@ -52,7 +52,8 @@ def test_create_policy(client, backend) -> None:
 def test_create_defaults_passed_as_none(client, backend) -> None:
     assert create(client, {"name": "beta", "abbreviation": ""}).status_code == 201
     assert backend.last_call("create_policy")[1] == {
-        "name": "beta", "kind": None, "abbreviation": None, "description": None, "rules": None}
+        "name": "beta", "kind": None, "abbreviation": None, "description": None, "rules": None,
+        "library_policy_id": None}
 
 
 @pytest.mark.parametrize("body, status, code, message", [
@@ -137,8 +138,9 @@ def test_create_from_library(client, backend) -> None:
         assert result.json["name"] == "libp"
         assert result.json["rules"] == [{"rule": "p(1)", "name": "", "comment": ""}]
         assert result.headers["Location"] == f"/v1/policies/{result.json['id']}"
-    assert backend.last_call("create_policy")[1] == {"name": None,
-                                                      "library_policy_id": lp["id"]}
+    assert backend.last_call("create_policy")[1] == {
+        "name": None, "kind": None, "abbreviation": None, "description": None, "rules": None,
+        "library_policy_id": lp["id"]}
 
 
 def test_create_from_library_errors(client, backend) -> None:
