@@ -130,7 +130,7 @@ def test_every_citation_resolves_inside_the_repository():
 
 
 def test_the_reference_documents_exist():
-    for name in ("architecture.md", "api.md", "policy-language.md"):
+    for name in ("architecture.md", "api.md", "policy-language.md", "development.md"):
         assert os.path.isfile(os.path.join(ROOT, "doc", name)), name
 
 
