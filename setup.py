@@ -17,30 +17,31 @@ setup(
     include_package_data=True,
     package_data={"congress.db": ["migrations/*.ini", "migrations/*.mako"]},
     install_requires=[
-        # Lower bounds are the versions Debian 12 ships as python3-* packages.
+        # What congress-server and congress-db-manage need to run. Lower bounds are the
+        # versions Debian 12 ships as python3-* packages (packaging/debian builds on them).
         "python-dateutil>=2.8",
         "PyYAML>=6.0",
+        "oslo.config>=9.0",
+        "oslo.messaging>=14.0",
+        # oslo.service >= 4 runs on threads only with it (see congress/bus/threads.py)
+        "cotyledon>=1.7",
+        "oslo.policy>=4.0",
+        "oslo.middleware>=5.0",
+        "keystonemiddleware>=10.0",
+        "falcon>=3.1",
+        "waitress>=2.1",
+        "SQLAlchemy>=1.4.46",
+        "alembic>=1.8",
+        "PyMySQL>=1.0",
+        "cryptography>=38",
+        "jsonschema>=4.10",
+        "openstacksdk>=0.101",
+        "keystoneauth1>=5.1",
+        "requests>=2.28",
     ],
     extras_require={
-        "server": [
-            "oslo.config>=9.0",
-            "oslo.messaging>=14.0",
-            # oslo.service >= 4 runs on threads only with it (see congress/bus/threads.py)
-            "cotyledon>=1.7",
-            "oslo.policy>=4.0",
-            "oslo.middleware>=5.0",
-            "keystonemiddleware>=10.0",
-            "falcon>=3.1",
-            "waitress>=2.1",
-            "SQLAlchemy>=1.4.46",
-            "alembic>=1.8",
-            "PyMySQL>=1.0",
-            "cryptography>=38",
-            "jsonschema>=4.10",
-            "openstacksdk>=0.101",
-            "keystoneauth1>=5.1",
-            "requests>=2.28",
-        ],
+        # kept so that `pip install .[server]` still works; the server needs no extra now
+        "server": [],
         "test": [
             "pytest>=7",
             "hypothesis>=6",
