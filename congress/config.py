@@ -41,6 +41,16 @@ core_opts = [
                     "min(this, api_threads)."),
     cfg.IntOpt("api_threads", default=16, min=1,
                help="Worker threads of the waitress server."),
+    cfg.FloatOpt("api_request_timeout", default=20.0, min=0.1,
+                 help="Longest an API request waits for services on other nodes (bus RPCs, "
+                      "all together), in seconds; past it the request answers 503. Requests "
+                      "to a service whose node is known to be dead or gone answer 503 at "
+                      "once. Calls between services keep [dse] rpc_timeout/long_timeout."),
+    cfg.IntOpt("api_max_calls_per_service", default=0, min=0,
+               help="Most API requests that may wait at once for one service on another "
+                      "node (a datasource, the datasource manager ...); more get 503 with "
+                      "Retry-After at once, so that a dependency that stopped answering "
+                      "cannot hold every API thread. 0: half of api_threads."),
     cfg.BoolOpt("tcp_keepalive", default=False, help="Set SO_KEEPALIVE on API sockets."),
     cfg.IntOpt("tcp_keepidle", default=600, help="TCP_KEEPIDLE for API sockets, seconds."),
     cfg.IntOpt("api_workers", default=1, min=1,

@@ -21,7 +21,8 @@ from congress.api import parsing
 from congress.api.errors import JSON_CONTENT_TYPE, MethodNotSupported, NotFoundError
 from congress.api.jsonfmt import dumps_pretty
 from congress.bus.engine_client import EngineClient
-from congress.bus.service_ids import DS_MANAGER
+from congress.bus.service_ids import DS_MANAGER, ENGINE, LIBRARY
+from congress.exceptions import ServiceNotFound, ServiceUnavailable
 from congress.services.results import FrozenResults
 
 LOG = logging.getLogger(__name__)
@@ -29,6 +30,12 @@ LOG = logging.getLogger(__name__)
 #: how long a datasource write waits for this node's engine to apply it (seconds)
 WRITE_VISIBLE_TIMEOUT = 10.0
 
+SYSTEM_SERVICES = frozenset({ENGINE, LIBRARY, DS_MANAGER})
+
+
+def not_found_message(service_id: str) -> str:
+    """The bus's message for a service no node hosts."""
+    return f"service '{service_id}' could not be found"
 
 
 class Backend(Protocol):
@@ -46,6 +53,7 @@ class ApiState:
         self.conf = conf
         self.backend = backend
         self.body_limit: int = conf.max_request_body_size
+        self.request_timeout: float = conf.api_request_timeout
 
 
 # --------------------------------------------------------------------------- response writers
@@ -155,11 +163,20 @@ class Resource:
     def __init__(self, state: ApiState) -> None:
         self.state = state
         self.backend = state.backend
-        #: the policy engine, through the backend
-        self.engine = EngineClient(state.backend)
+        #: the policy engine, through :meth:`call`
+        self.engine = EngineClient(self)
 
     def call(self, service_id: str, method: str, /, **kwargs: Any) -> Any:
-        return self.backend.call(service_id, method, **kwargs)
+        try:
+            return self.backend.call(service_id, method, **kwargs)
+        except ServiceNotFound as e:
+            # the engine, library and datasource manager always exist in a deployment: not
+            # found on the bus, they are unavailable (no node runs them now), not missing
+            if service_id in SYSTEM_SERVICES and e.message == not_found_message(service_id):
+                raise ServiceUnavailable(
+                    f"Service '{service_id}' is unavailable: no node of the deployment "
+                    "runs it now", data={"service": service_id}) from e
+            raise
 
     def json_body(self, req: falcon.Request, *, allow_empty: bool = False) -> Any:
         return parsing.parse_json(req, self.state.body_limit, allow_empty=allow_empty)

@@ -34,11 +34,12 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import math
 from typing import Any
 
 import falcon
 
-from congress.exceptions import API_ERRORS, CongressError
+from congress.exceptions import API_ERRORS, CongressError, ServiceUnavailable
 
 LOG = logging.getLogger(__name__)
 
@@ -213,6 +214,10 @@ def handle_exception(req: falcon.Request, resp: falcon.Response, ex: BaseExcepti
     else:
         LOG.debug("%s %s rejected: %s", req.method, req.path, body["error"]["message"])
 
+    if isinstance(ex, ServiceUnavailable):
+        # the service is expected back: tell clients when to try again
+        retry_after = getattr(ex, "retry_after", None) or 1
+        resp.set_header("Retry-After", str(max(1, math.ceil(retry_after))))
     if isinstance(ex, falcon.HTTPError):
         # keep headers falcon attached (e.g. Retry-After), but never a stale Allow
         for name, value in (ex.headers or {}).items():

@@ -5,6 +5,8 @@
   ``[healthcheck] disable_by_file_path`` exists (drain a node before maintenance), ``NODE
   UNHEALTHY`` when ``backend.node_info()["healthy"]`` is false, ``NODE UNAVAILABLE`` when
   ``node_info()`` fails.
+* Services on other nodes this node cannot reach (``node_info()["unavailable_services"]``)
+  are reported as ``DEGRADED`` in the detailed form; the node stays healthy (200).
 * ``Accept: application/json`` gives ``{"detailed": false, "reasons": [...]}``; with
   ``[healthcheck] detailed = true`` the JSON also has per-check details and the node's info.
 * Never authenticated, never policy-checked.
@@ -82,6 +84,14 @@ class Healthcheck(Resource):
             healthy = bool(info.get("healthy"))
             results.append(_Result("Node", healthy, "OK" if healthy else "NODE UNHEALTHY",
                                    f"node {info.get('node_id')}"))
+            unavailable = info.get("unavailable_services") or {}
+            # degraded, not unhealthy: another engine would not reach them either, so a load
+            # balancer must keep this node (policy reads still work)
+            results.append(_Result(
+                "Dependencies", True, "DEGRADED" if unavailable else "OK",
+                "; ".join(f"service {s} unavailable: {why}"
+                          for s, why in sorted(unavailable.items()))
+                or "every known service reachable"))
         return results, info
 
     def _answer(self, req: falcon.Request, resp: falcon.Response, head: bool) -> None:

@@ -10,6 +10,9 @@
   ``X-Congress-Data-Revision`` from ``backend.node_info()`` (a header whose value is None is
   left out), read after the request was handled so they include its own change; never on a
   401 (an unauthenticated client learns nothing about nodes and revisions);
+* a deadline for the bus RPCs the request makes (``api_request_timeout``, see
+  :mod:`congress.bus.availability`): a service on another node that is known to be down, or
+  does not answer in time, is a 503 with ``Retry-After``;
 * 413 when a declared ``Content-Length`` exceeds ``max_request_body_size`` (chunked bodies are
   bounded while they are read, see :mod:`congress.api.parsing`);
 * 501 for HTTP methods the API does not know, 404 for an empty path segment (every
@@ -31,6 +34,7 @@ import falcon
 from congress.api import parsing
 from congress.api.base import ApiState
 from congress.api.errors import MethodNotSupported
+from congress.bus import availability
 
 ACCESS_LOG = logging.getLogger("congress.api")
 LOG = logging.getLogger(__name__)
@@ -56,6 +60,8 @@ class RequestMiddleware:
         inbound = req.get_header(REQUEST_ID_HEADER)
         req.context.global_request_id = (
             inbound if inbound and _REQUEST_ID_RE.match(inbound) else None)
+        # every bus RPC this request makes waits at most until then (503 after)
+        availability.set_deadline(req.context.started + self.state.request_timeout)
         if req.method not in KNOWN_METHODS:
             raise MethodNotSupported()
         parsing.check_declared_length(req, self.state.body_limit)
@@ -67,6 +73,7 @@ class RequestMiddleware:
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
                          req_succeeded: bool) -> None:
+        availability.set_deadline(None)
         request_id = getattr(req.context, "request_id", None) or f"req-{uuid.uuid4()}"
         resp.set_header(REQUEST_ID_HEADER, request_id)
         status = falcon.http_status_to_code(resp.status)

@@ -26,12 +26,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from typing import Any
 
 from oslo_config import cfg
 
 from congress import exceptions
+from congress.bus import availability as av
 from congress.bus import transport as tp
 from congress.bus.context import CallerContext, caller_scope, current_caller
 from congress.bus.errors import REMOTE_ERROR_CODE, error_from_wire, error_to_wire
@@ -103,6 +105,7 @@ class Node:
                  heartbeat_interval: float = 1.0, heartbeat_timeout: float = 5.0,
                  rpc_timeout: float = 30.0, long_timeout: float = 120.0,
                  ping_timeout: float = 5.0, time_to_resub: float = 10.0,
+                 max_calls_per_service: int = 0,
                  conf: cfg.ConfigOpts | None = None) -> None:
         if not isinstance(node_id, str) or not node_id:
             raise ValueError("node_id must be a non-empty string")
@@ -153,6 +156,12 @@ class Node:
         self._send_failing = False
         self._inflight: dict[str, int] = {}       # service_id -> requests being handled
         self._inflight_cv = threading.Condition()
+        # calls made with a deadline (API requests): see congress.bus.availability
+        self._availability = av.Availability(
+            av.suspect_after(self.heartbeat_interval, self.heartbeat_timeout))
+        self._limiter = av.CallLimiter(max_calls_per_service)
+        self._deadline_pool: ThreadPoolExecutor | None = None
+        self._deadline_pool_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<Node {self.node_id} bus={self.bus_id} {'up' if self._running else 'down'}>"
@@ -176,11 +185,12 @@ class Node:
         except (AttributeError, cfg.NoSuchOptError):  # pragma: no cover - old oslo.config
             pass
         dse = conf.dse
+        limit = conf.api_max_calls_per_service or max(1, conf.api_threads // 2)
         return cls(node_id, transport_url=url, bus_id=dse.bus_id,
                    heartbeat_interval=dse.heartbeat_interval,
                    heartbeat_timeout=dse.heartbeat_timeout, rpc_timeout=dse.rpc_timeout,
                    long_timeout=dse.long_timeout, ping_timeout=dse.ping_timeout,
-                   time_to_resub=dse.time_to_resub, conf=conf)
+                   time_to_resub=dse.time_to_resub, max_calls_per_service=limit, conf=conf)
 
     @property
     def running(self) -> bool:
@@ -293,6 +303,10 @@ class Node:
             in_callback = threading.current_thread().name.startswith(f"bus-{self.node_id}-events")
             self._events.shutdown(wait=not in_callback)
             self._events = None
+        with self._deadline_pool_lock:
+            pool, self._deadline_pool = self._deadline_pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)      # abandoned calls end by their own RPC timeout
         with self._peers_lock:
             self._peers = {}
         with self._interest_lock:
@@ -438,11 +452,73 @@ class Node:
         if node_id == self.node_id:
             raise _service_not_found(service_id)
         self._require_running(service_id)
+        timeout = self.rpc_timeout if timeout is None else timeout
+        deadline = av.current_deadline()
+        if deadline is not None:
+            return self._call_with_deadline(service_id, method, kwargs, timeout=timeout,
+                                            node_id=node_id, deadline=deadline)
         if not self._known(service_id, node_id):
             self._ping(service_id, node_id)
-        return self._rpc(service_id, method, kwargs,
-                         timeout=self.rpc_timeout if timeout is None else timeout,
-                         node_id=node_id)
+        return self._rpc(service_id, method, kwargs, timeout=timeout, node_id=node_id)
+
+    def unavailable_services(self) -> dict[str, str]:
+        """Services this node knows it cannot reach (their node went silent or left), with
+        the reason; what the detailed healthcheck reports as degraded dependencies."""
+        with self._peers_lock:
+            peers = dict(self._peers)
+        return self._availability.unavailable(peers, self._ready, time.monotonic())
+
+    def _unavailable(self, service_id: str, node_id: str | None) -> str | None:
+        with self._peers_lock:
+            peers = dict(self._peers)
+        return self._availability.problem(service_id, peers, service_id in self._ready,
+                                          time.monotonic(), node_id)
+
+    def _call_with_deadline(self, service_id: str, method: str, kwargs: dict[str, Any], *,
+                            timeout: float, node_id: str | None, deadline: float) -> Any:
+        """An RPC for a caller that must answer by ``deadline``: refused at once when the
+        service is unavailable or already has its share of waiting calls, abandoned as soon
+        as the service becomes unavailable or the deadline passes (503 in every case)."""
+        problem = self._unavailable(service_id, node_id)
+        if problem is not None:
+            raise av.ServiceDown(f"Service '{service_id}' is unavailable: {problem}")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _timed_out(service_id)
+        if not self._known(service_id, node_id):
+            self._ping(service_id, node_id, timeout=min(self.ping_timeout, remaining))
+        if not self._limiter.try_acquire(service_id):
+            raise av.ServiceDown(
+                f"Service '{service_id}' is unavailable: {self._limiter.limit} requests "
+                "are already waiting for it", retry_after=1.0)
+        try:
+            future = self._deadline_executor().submit(
+                self._rpc, service_id, method, kwargs, node_id=node_id,
+                timeout=max(0.05, min(timeout, deadline - time.monotonic())))
+        except BaseException:
+            self._limiter.release(service_id)
+            raise
+        future.add_done_callback(lambda _f: self._limiter.release(service_id))
+        while True:
+            try:
+                return future.result(timeout=av.wait_slice(deadline))
+            except FutureTimeout:
+                pass
+            if future.done():
+                return future.result()
+            problem = self._unavailable(service_id, node_id)
+            if problem is not None:
+                LOG.info("gave up waiting for %s.%s: %s", service_id, method, problem)
+                raise av.ServiceDown(f"Service '{service_id}' is unavailable: {problem}")
+            if time.monotonic() >= deadline:
+                raise _timed_out(service_id)
+
+    def _deadline_executor(self) -> ThreadPoolExecutor:
+        with self._deadline_pool_lock:
+            if self._deadline_pool is None:
+                self._deadline_pool = ThreadPoolExecutor(
+                    256, thread_name_prefix=f"bus-{self.node_id}-call")
+            return self._deadline_pool
 
     def cast(self, service_id: str, method: str, *, node_id: str | None = None,
              **kwargs: Any) -> None:
@@ -493,13 +569,14 @@ class Node:
             return True
         return any(p.hosts(service_id) for p in list(self._peers.values()))
 
-    def _ping(self, service_id: str, node_id: str | None) -> None:
+    def _ping(self, service_id: str, node_id: str | None, timeout: float | None = None) -> None:
         """Is the unknown ``service_id`` alive anyway? ServiceNotFound if not."""
         if self.inprocess and not _inprocess_hosts(self.bus_id, service_id, node_id):
             raise _service_not_found(service_id)
-        LOG.debug("service %s unknown; pinging it (%.1fs)", service_id, self.ping_timeout)
+        timeout = self.ping_timeout if timeout is None else timeout
+        LOG.debug("service %s unknown; pinging it (%.1fs)", service_id, timeout)
         try:
-            self._rpc(service_id, "bus.ping", {}, timeout=self.ping_timeout, node_id=node_id)
+            self._rpc(service_id, "bus.ping", {}, timeout=timeout, node_id=node_id)
         except exceptions.RpcTimeout:
             raise _service_not_found(service_id) from None
 
@@ -723,6 +800,7 @@ class Node:
                           self.node_id, self.bus_id, str(instance)[:8])
             return
         peer = peer_from_heartbeat(hb, time.monotonic())
+        self._availability.seen(peer.services)
         events: list[tuple[str, Peer]] = []
         with self._peers_lock:
             if not self._running:
@@ -749,6 +827,7 @@ class Node:
             if peer is None or peer.instance != instance:
                 return
             del self._peers[node_id]
+        self._availability.lost(peer, time.monotonic())
         self._emit([("lost", peer)])
         self._recompute_subscribers()
         self._subs.tick()
@@ -761,6 +840,7 @@ class Node:
                 if now - peer.last_seen > self.heartbeat_timeout:
                     del self._peers[node_id]
                     lost.append(peer)
+                    self._availability.lost(peer, now)
         if lost:
             self._emit([("lost", p) for p in lost])
             self._recompute_subscribers()

@@ -706,9 +706,14 @@ class PolicyEngineService(Service):
         return {"proof": tree, "text": policy_explain.explain_text(tree)}
 
     def status(self) -> dict[str, Any]:
-        return {"node_id": self.node_id, "policy_revision": self.policy_revision,
-                "data_revision": self.data_revision, "healthy": self.started,
-                "policies": len(self.rt.policies), "subscriptions": len(self.subscribed)}
+        status = {"node_id": self.node_id, "policy_revision": self.policy_revision,
+                  "data_revision": self.data_revision, "healthy": self.started,
+                  "policies": len(self.rt.policies), "subscriptions": len(self.subscribed)}
+        node = self.node
+        if node is not None:
+            # services on other nodes this node cannot reach (the healthcheck's "degraded")
+            status["unavailable_services"] = node.unavailable_services()
+        return status
 
     # ================================================================== data from datasources
     def _update_subscriptions(self) -> None:

@@ -148,3 +148,49 @@ def test_auth_strategy_unset_refuses_a_broker_and_role_subsets(tmp_path) -> None
     config.register_cli_opts(conf)
     conf(args=["--api", "--policy-engine", "--datasources"], default_config_files=[])
     assert auth_strategy(conf) == "noauth"
+
+
+# --------------------------------------------------------------------------- unavailable services
+def test_system_service_missing_from_the_bus_is_503_with_retry_after(client, backend) -> None:
+    from congress.exceptions import ServiceNotFound
+
+    backend.errors[("_ds_manager", "list_datasources")] = ServiceNotFound(
+        "service '_ds_manager' could not be found")
+    result = client.simulate_get("/v1/data-sources")
+    assert result.status_code == 503
+    err = error_of(result)
+    assert err["message"] == ("Service Unavailable::Service '_ds_manager' is unavailable: no "
+                              "node of the deployment runs it now")
+    assert err["error_data"] == {"service": "_ds_manager"}
+    assert result.headers["Retry-After"] == "1"
+
+
+def test_service_down_is_503_with_its_retry_after(client, backend) -> None:
+    from congress.bus.availability import ServiceDown
+
+    backend.errors[("_ds_manager", "list_datasources")] = ServiceDown(
+        "Service '_ds_manager' is unavailable: node dsd has not been heard from for 2.0 s",
+        retry_after=2.5)
+    result = client.simulate_get("/v1/data-sources")
+    assert result.status_code == 503
+    assert "node dsd has not been heard from" in error_of(result)["message"]
+    assert result.headers["Retry-After"] == "3"
+
+
+def test_every_request_runs_with_a_bus_deadline(make_client, backend) -> None:
+    from congress.bus import availability
+
+    seen: list[float | None] = []
+    original = backend.call
+
+    def call(service_id: str, method: str, **kwargs: Any) -> Any:
+        seen.append(availability.current_deadline())
+        return original(service_id, method, **kwargs)
+
+    backend.call = call
+    client = make_client(api_request_timeout=7.5)
+    import time
+    before = time.monotonic()
+    assert client.simulate_get("/v1/policies").status_code == 200
+    assert seen and seen[0] is not None and before + 7 < seen[0] <= time.monotonic() + 7.5
+    assert availability.current_deadline() is None        # cleared after the request

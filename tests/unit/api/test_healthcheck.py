@@ -63,7 +63,7 @@ def test_detailed(make_client, backend, conf) -> None:
     body = json.loads(client.simulate_get("/healthcheck",
                                           headers={"Accept": "application/json"}).text)
     assert body["detailed"] is True
-    assert [r["class"] for r in body["reasons"]] == ["DisableByFile", "Node"]
+    assert [r["class"] for r in body["reasons"]] == ["DisableByFile", "Node", "Dependencies"]
     assert {r["reason"] for r in body["reasons"]} == {"OK"}
     assert body["node"]["node_id"] == "node-1"
     assert body["node"]["detail"] == {"services": ["__engine"]}
@@ -71,8 +71,22 @@ def test_detailed(make_client, backend, conf) -> None:
     backend.info["healthy"] = False
     result = client.simulate_get("/healthcheck", headers={"Accept": "application/json"})
     assert result.status_code == 503
-    assert [r["reason"] for r in json.loads(result.text)["reasons"]] == ["OK", "NODE UNHEALTHY"]
+    assert [r["reason"] for r in json.loads(result.text)["reasons"]] == [
+        "OK", "NODE UNHEALTHY", "OK"]
     assert client.simulate_get("/healthcheck").text == "NODE UNHEALTHY"
+
+
+def test_detailed_reports_unavailable_services_as_degraded(make_client, backend) -> None:
+    client = make_client(healthcheck__detailed=True)
+    backend.info["unavailable_services"] = {
+        "_ds_manager": "node dsd has not been heard from for 2.1 s"}
+    result = client.simulate_get("/healthcheck", headers={"Accept": "application/json"})
+    assert result.status_code == 200          # degraded: still serving policy reads
+    reasons = {r["class"]: r for r in json.loads(result.text)["reasons"]}
+    assert reasons["Dependencies"]["reason"] == "DEGRADED"
+    assert reasons["Dependencies"]["details"] == (
+        "service _ds_manager unavailable: node dsd has not been heard from for 2.1 s")
+    assert client.simulate_get("/healthcheck").text == "OK"
 
 
 def test_healthcheck_logged_at_debug_when_healthy(client, backend, caplog) -> None:

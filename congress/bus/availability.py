@@ -1,0 +1,152 @@
+"""Failing fast when a service cannot answer, for callers with a deadline (API requests).
+
+Without this, a request to a service whose node died waits the whole RPC timeout, and a
+burst of such requests holds every API thread. Three parts:
+
+* **deadlines** (:func:`set_deadline`, :func:`current_deadline`): the API sets one per request
+  (``api_request_timeout``) on its thread; every bus RPC made on that thread waits at most until
+  then, and fails with 503 past it.
+* **availability** (:class:`Availability`): a service is *unavailable* when every node known to
+  host it has been silent for longer than :attr:`Availability.suspect_after` (a few heartbeat
+  intervals, well before the peer is forgotten), or when the node that hosted it was forgotten
+  or said goodbye and no other node hosts it since. A call with a deadline to an unavailable
+  service fails at once with :class:`ServiceDown` (503, ``Retry-After``), and a call already
+  waiting stops waiting as soon as its service becomes unavailable.
+* **bounded concurrency per dependency** (:class:`CallLimiter`): at most ``limit`` calls with
+  a deadline wait for one service at a time; more are refused at once with 503, so calls to a
+  dependency that stopped answering cannot take the threads other requests need. A call that
+  was given up keeps its slot until its RPC really ends.
+
+Calls without a deadline (the services' own work) are unchanged.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from congress import exceptions
+from congress.bus.membership import Peer
+
+_state = threading.local()
+
+
+class ServiceDown(exceptions.ServiceUnavailable):
+    """503: the service's node is known to be dead or gone (or too busy to take more)."""
+
+    code = "service_down"
+
+    def __init__(self, message: str, *, retry_after: float = 2.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def set_deadline(deadline: float | None) -> None:
+    """Deadline (``time.monotonic()`` value) of the work on this thread; None clears it."""
+    _state.deadline = deadline
+
+
+def current_deadline() -> float | None:
+    return getattr(_state, "deadline", None)
+
+
+def suspect_after(heartbeat_interval: float, heartbeat_timeout: float) -> float:
+    """Silence after which a peer's services count as unavailable: three missed heartbeats
+    (at least one second more than an interval), never later than the peer is forgotten."""
+    return min(heartbeat_timeout, max(3 * heartbeat_interval, heartbeat_interval + 1.0))
+
+
+class Availability:
+    """Which services this node cannot reach, from membership (heartbeats) alone."""
+
+    def __init__(self, suspect_after: float) -> None:
+        self.suspect_after = suspect_after
+        self._lock = threading.Lock()
+        # service id -> (node id that hosted it, time.monotonic() it was lost)
+        self._departed: dict[str, tuple[str, float]] = {}
+
+    def lost(self, peer: Peer, now: float) -> None:
+        """``peer`` was forgotten (silent too long) or said goodbye."""
+        with self._lock:
+            for service_id in peer.services:
+                self._departed[service_id] = (peer.node_id, now)
+
+    def seen(self, services: Iterable[str]) -> None:
+        """A live node hosts ``services``."""
+        with self._lock:
+            for service_id in services:
+                self._departed.pop(service_id, None)
+
+    def problem(self, service_id: str, peers: Mapping[str, Peer], local: bool, now: float,
+                node_id: str | None = None) -> str | None:
+        """Why ``service_id`` (on ``node_id``, or anywhere) cannot answer, or None if it can
+        (or if nothing is known about it: the caller's ping decides)."""
+        if local:
+            return None
+        hosting = [p for p in peers.values()
+                   if p.hosts(service_id) and (node_id is None or p.node_id == node_id)]
+        if hosting:
+            latest = max(hosting, key=lambda p: p.last_seen)
+            silent = now - latest.last_seen
+            if silent <= self.suspect_after:
+                return None
+            return f"node {latest.node_id} has not been heard from for {silent:.1f} s"
+        with self._lock:
+            departed = self._departed.get(service_id)
+        if departed is None or (node_id is not None and departed[0] != node_id):
+            return None
+        return f"its node {departed[0]} left the bus {now - departed[1]:.0f} s ago"
+
+    def unavailable(self, peers: Mapping[str, Peer], local: Iterable[str],
+                    now: float) -> dict[str, str]:
+        """Every service known to be unavailable, with the reason."""
+        with self._lock:
+            candidates = set(self._departed)
+        if not candidates and all(now - p.last_seen <= self.suspect_after
+                                  for p in peers.values()):
+            return {}                # the usual case, cheap: nodes_info() asks per request
+        local = set(local)
+        for peer in peers.values():
+            candidates |= peer.services
+        out = {}
+        for service_id in sorted(candidates - local):
+            problem = self.problem(service_id, peers, False, now)
+            if problem is not None:
+                out[service_id] = problem
+        return out
+
+
+class CallLimiter:
+    """At most ``limit`` calls in flight per service (0 or less: no limit)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._inflight: dict[str, int] = {}
+
+    def try_acquire(self, service_id: str) -> bool:
+        with self._lock:
+            count = self._inflight.get(service_id, 0)
+            if 0 < self.limit <= count:
+                return False
+            self._inflight[service_id] = count + 1
+            return True
+
+    def release(self, service_id: str, *_: Any) -> None:
+        with self._lock:
+            count = self._inflight.get(service_id, 0) - 1
+            if count > 0:
+                self._inflight[service_id] = count
+            else:
+                self._inflight.pop(service_id, None)
+
+    def inflight(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._inflight)
+
+
+def wait_slice(deadline: float) -> float:
+    """How long to block before looking at availability again."""
+    return max(0.0, min(0.05, deadline - time.monotonic()))
