@@ -203,7 +203,7 @@ class Resource:
             raise MethodNotSupported()
         send_json(resp, handler(req, **params))
 
-    # falcon would answer OPTIONS by itself; the API supports no OPTIONS (501), like the v1 API
-    # clients know (CORS preflight requests are answered by the CORS wrapper in app.py).
+    # falcon would answer OPTIONS by itself; resources answer 501 instead. In practice the CORS
+    # wrapper of app.py (cors_wrapper) answers OPTIONS before a resource is reached.
     def on_options(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
         raise MethodNotSupported()
