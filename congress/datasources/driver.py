@@ -181,7 +181,7 @@ class DataSourceDriver(bus.Service):
         secrets = cls.secret_fields()
         if secrets:
             out["secret"] = secrets
-        out["tables"] = _api_tables(cls.schema())
+        out["tables"] = api_tables(cls.schema())
         return out
 
     @classmethod
@@ -354,7 +354,7 @@ class DataSourceDriver(bus.Service):
         return sorted(out)
 
     def get_schema(self) -> dict[str, Any]:
-        return {"tables": _api_tables(self._schema)}
+        return {"tables": api_tables(self._schema)}
 
     def get_table_spec(self, table: str) -> dict[str, Any]:
         cols = self._schema.get(table)
@@ -362,7 +362,7 @@ class DataSourceDriver(bus.Service):
             raise exceptions.NotFound(
                 f"Table '{table}' for datasource '{self.name}' has no schema ",
                 code="table_not_found")
-        return {"table_id": table, "columns": _api_columns(cols)}
+        return {"table_id": table, "columns": api_columns(cols)}
 
     def get_actions(self) -> dict[str, Any]:
         return {"results": self.executor.list_actions()}
@@ -431,7 +431,7 @@ def _row_sort_key(row: Row) -> tuple:
     return tuple((type(v).__name__ != "str", str(v)) for v in row)
 
 
-def _api_columns(cols: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def api_columns(cols: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for c in cols:
         if isinstance(c, dict):
@@ -441,8 +441,8 @@ def _api_columns(cols: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _api_tables(schema: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    return [{"table_id": t, "columns": _api_columns(cols)} for t, cols in schema.items()]
+def api_tables(schema: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [{"table_id": t, "columns": api_columns(cols)} for t, cols in schema.items()]
 
 
 # =========================================================================== polling
