@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from congress.datasources import translator_format as fmt
 from congress.datasources import translators as tr
 from congress.datasources import values
 from congress.datasources.translators import (
@@ -72,17 +73,17 @@ class Obj:
 def test_constants_and_params():
     assert (HDICT, VDICT, LIST, VALUE) == ("HDICT", "VDICT", "LIST", "VALUE")
     assert (DICT_SELECTOR, DOT_SELECTOR) == ("DICT_SELECTOR", "DOT_SELECTOR")
-    assert tr.HDICT_PARAMS == ("translation-type", "table-name", "parent-key", "id-col",
+    assert fmt.HDICT_PARAMS == ("translation-type", "table-name", "parent-key", "id-col",
                                "selector-type", "field-translators", "in-list",
                                "parent-col-name", "objects-extract-fn", "parent-key-desc")
-    assert tr.VDICT_PARAMS == ("translation-type", "table-name", "parent-key", "id-col",
+    assert fmt.VDICT_PARAMS == ("translation-type", "table-name", "parent-key", "id-col",
                                "key-col", "val-col", "translator", "parent-col-name",
                                "objects-extract-fn")
-    assert tr.LIST_PARAMS == ("translation-type", "table-name", "parent-key", "id-col",
+    assert fmt.LIST_PARAMS == ("translation-type", "table-name", "parent-key", "id-col",
                               "val-col", "translator", "parent-col-name",
                               "objects-extract-fn", "parent-key-desc", "val-col-desc")
-    assert tr.VALUE_PARAMS == ("translation-type", "extract-fn", "data-type", "nullable")
-    assert tr.FIELD_TRANSLATOR_PARAMS == ("fieldname", "col", "desc", "translator")
+    assert fmt.VALUE_PARAMS == ("translation-type", "extract-fn", "data-type", "nullable")
+    assert fmt.FIELD_TRANSLATOR_PARAMS == ("fieldname", "col", "desc", "translator")
 
 
 # =========================================================================== normalize_value
@@ -957,7 +958,7 @@ def test_error_parent_key_with_id_col(ttype):
     spec = {"translation-type": ttype, "table-name": "table1", "id-col": "id-col",
             "parent-key": "parent_key_column", "key-col": "k", "val-col": "v",
             "translator": V, "selector-type": DICT_SELECTOR, "field-translators": ()}
-    for k in set(spec) - set(tr._PARAMS[ttype]):
+    for k in set(spec) - set(fmt.PARAMS[ttype]):
         del spec[k]
     e = err(hdict("root", [field("parent_key_column"), field("x", translator=spec)]))
     assert_names(e, "Specify at most one of parent-key or id-col", "table1")
