@@ -65,6 +65,11 @@ class Server:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
+    @property
+    def serving(self) -> bool:
+        """True while the server's thread runs (started and not stopped)."""
+        return self._thread.is_alive() and not self._stopped.is_set()
+
     def start(self) -> None:
         self._thread.start()
         for host, port in self.listen:

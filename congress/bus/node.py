@@ -197,6 +197,12 @@ class Node:
         return self._running
 
     @property
+    def sending(self) -> bool:
+        """False while messages this node sends on the bus fail (its heartbeats), e.g. with
+        the message broker unreachable; True again once one goes out."""
+        return not self._send_failing
+
+    @property
     def services(self) -> list[str]:
         """Ids of the services registered on this node."""
         return sorted(self._services)

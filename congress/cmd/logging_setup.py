@@ -34,7 +34,6 @@ class JsonFormatter(logging.Formatter):
 
 def setup(conf: Any) -> None:
     """Configure the root logger from ``debug``, ``log_file`` and ``log_json``."""
-    level = logging.DEBUG if conf.debug else logging.INFO
     handler: logging.Handler
     if conf.log_file:
         handler = logging.FileHandler(conf.log_file)
@@ -50,7 +49,12 @@ def setup(conf: Any) -> None:
     for h in list(root.handlers):
         root.removeHandler(h)
     root.addHandler(handler)
-    root.setLevel(level)
+    apply_levels(conf)
+
+
+def apply_levels(conf: Any) -> None:
+    """Set the log levels from ``debug`` (at start, and again on SIGHUP)."""
+    logging.getLogger().setLevel(logging.DEBUG if conf.debug else logging.INFO)
     for name in NOISY:
         logging.getLogger(name).setLevel(logging.DEBUG if conf.debug else logging.WARNING)
 

@@ -5,16 +5,21 @@ See :data:`DESCRIPTION` and :data:`EPILOG` (what ``--help`` prints).
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import signal
+import socket
 import sys
 import threading
+import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from oslo_config import cfg
 
 from congress import config, exceptions
-from congress.cmd import cli, logging_setup
+from congress.cmd import cli, logging_setup, sdnotify
 from congress.db import migration
 
 LOG = logging.getLogger("congress.server")
@@ -31,6 +36,10 @@ examples:
   a policy-engine node with the API, and the datasource node, of a cluster:
     congress-server --config-file /etc/congress/congress.conf --api --policy-engine --node-id pe-1
     congress-server --config-file /etc/congress/congress.conf --datasources --node-id dsd
+
+As a systemd service (Type=notify) it reports READY=1 once the API listens and the bus is
+joined, sends watchdog keep-alives while healthy, drains in-flight API requests on SIGTERM
+and re-reads its configuration files on SIGHUP (log levels: debug).
 
 Without --config-file the first of ~/.congress/congress.conf, ~/congress.conf,
 /etc/congress/congress.conf and /etc/congress.conf that exists is read; with none the server
@@ -65,15 +74,64 @@ class BusBackend:
                 "healthy": self.node.running}
 
 
-def parse_args(argv: list[str] | None) -> cfg.ConfigOpts:
+SERVER_CLI_OPTS = [
+    cfg.IntOpt("instance", min=1, max=65535 - 1789,
+               help="Instance N of a policy-engine node (the N of congress-pe@N). Changes the "
+                    "defaults: node id <hostname>-peN and API port 1789+N; and reads "
+                    "congress-pe@N.conf next to the last configuration file (by default "
+                    "/etc/congress/congress-pe@N.conf) after the others, if it exists."),
+    cfg.StrOpt("status-file",
+               help="Write this node's health as JSON to this file every second (what the "
+                    "congress-datasource Pacemaker agent's monitor reads): node_id, pid, "
+                    "healthy, bus (messages go out on the bus), time."),
+    cfg.FloatOpt("drain-timeout", default=20.0, min=0.0,
+                 help="On SIGTERM, seconds to wait for in-flight API requests to finish "
+                      "before the API and the bus are stopped."),
+]
+
+
+def _new_conf() -> cfg.ConfigOpts:
     conf = cli.new_conf()
     config.register_cli_opts(conf)
-    files = cfg.find_config_files(project="congress")
+    conf.register_cli_opts(SERVER_CLI_OPTS)
+    return conf
+
+
+def _parse(conf: cfg.ConfigOpts, argv: list[str], files: list[str]) -> None:
     conf(argv, project="congress", prog="congress-server",
          default_config_files=files,
          usage="congress-server [--config-file FILE] [--api] [--policy-engine] "
-               "[--datasources] [--node-id ID]",
+               "[--datasources] [--node-id ID] [--instance N]",
          description=DESCRIPTION, epilog=EPILOG)
+
+
+def instance_config_file(conf: cfg.ConfigOpts) -> str:
+    """Where the per-instance file of ``--instance N`` is looked for."""
+    files = list(conf.config_file or [])
+    directory = os.path.dirname(os.path.abspath(files[-1])) if files else "/etc/congress"
+    return os.path.join(directory, f"congress-pe@{conf.instance}.conf")
+
+
+def parse_args(argv: list[str] | None) -> cfg.ConfigOpts:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    files = cfg.find_config_files(project="congress")
+    conf = _new_conf()
+    _parse(conf, argv, files)
+    if conf.instance:
+        extra = instance_config_file(conf)
+        if os.path.exists(extra):
+            # right after the last file: oslo.config lets what comes later in argv win, and
+            # the command line must keep beating the files
+            at = [i + (1 if a == "--config-file" else 0) for i, a in enumerate(argv)
+                  if a == "--config-file" or a.startswith("--config-file=")]
+            if at:
+                argv = argv[:at[-1] + 1] + ["--config-file", extra] + argv[at[-1] + 1:]
+            else:
+                argv = [x for f in [*conf.config_file, extra] for x in ("--config-file", f)] + argv
+            conf = _new_conf()
+            _parse(conf, argv, files)
+        conf.set_default("node_id", f"{socket.gethostname()}-pe{conf.instance}")
+        conf.set_default("bind_port", 1789 + conf.instance)
     return conf
 
 
@@ -82,6 +140,73 @@ def roles(conf: cfg.ConfigOpts) -> tuple[bool, bool, bool]:
     if not (api or pe or ds):
         return True, True, True
     return api, pe, ds
+
+
+class InFlight:
+    """WSGI middleware counting requests being answered, so that a stop can wait for them.
+
+    Once :meth:`drain` is called, new requests get 503 (``Connection: close``): load balancers
+    move on, and what was in flight finishes (:meth:`wait_idle`)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.count = 0
+        self.draining = False
+        self._cv = threading.Condition()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        with self._cv:
+            if self.draining:
+                body = b'{"error": {"message": "the server is shutting down", "error_code": 503}}'
+                start_response("503 Service Unavailable",
+                               [("Content-Type", "application/json"),
+                                ("Content-Length", str(len(body))), ("Connection", "close"),
+                                ("Retry-After", "1")])
+                return [body]
+            self.count += 1
+        try:
+            result = self.app(environ, start_response)
+        except BaseException:
+            self._done()
+            raise
+        return _Closing(result, self._done)
+
+    def _done(self) -> None:
+        with self._cv:
+            self.count -= 1
+            self._cv.notify_all()
+
+    def drain(self) -> None:
+        with self._cv:
+            self.draining = True
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True when no request is in flight (waiting up to ``timeout`` seconds)."""
+        with self._cv:
+            return self._cv.wait_for(lambda: self.count <= 0, timeout)
+
+
+class _Closing:
+    """A WSGI response iterable that calls ``done`` once, when the server closes it."""
+
+    def __init__(self, result: Iterable[bytes], done: Any) -> None:
+        self._result = result
+        self._done = done
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._result)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            close = getattr(self._result, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._done()
 
 
 class ServerNode:
@@ -93,6 +218,7 @@ class ServerNode:
         self.db: Any = None
         self.engine: Any = None
         self.api_server: Any = None
+        self.inflight: InFlight | None = None
         self.stopped = threading.Event()
 
     def start(self) -> None:
@@ -128,15 +254,32 @@ class ServerNode:
         if api:
             from congress.api.app import create_app
             from congress.api.server import serve
-            app = create_app(conf, BusBackend(self.node, conf, self.engine))
-            self.api_server = serve(conf, app)
+            self.inflight = InFlight(create_app(conf, BusBackend(self.node, conf, self.engine)))
+            self.api_server = serve(conf, self.inflight)
         LOG.info("node %s ready", node_id)
+
+    def health(self) -> dict[str, Any]:
+        """What the watchdog and the status file report: is this node serving?"""
+        node = self.node
+        running = bool(node is not None and node.running)
+        bus = bool(running and node.sending)
+        api = self.api_server is None or self.api_server.serving
+        return {"node_id": self.conf.node_id, "pid": os.getpid(), "running": running,
+                "bus": bus, "api": api, "healthy": running and bus and api,
+                "time": time.time()}
 
     def stop(self) -> None:
         if self.stopped.is_set():
             return
         self.stopped.set()
         LOG.info("stopping node %s", self.conf.node_id)
+        if self.inflight is not None:
+            self.inflight.drain()
+            if self.inflight.wait_idle(self.conf.drain_timeout):
+                LOG.info("API drained: no request in flight")
+            else:
+                LOG.warning("API: %d request(s) still in flight after %.0f s; stopping anyway",
+                            self.inflight.count, self.conf.drain_timeout)
         if self.api_server is not None:
             self.api_server.stop()
         if self.node is not None:
@@ -146,17 +289,71 @@ class ServerNode:
         LOG.info("node %s stopped", self.conf.node_id)
 
 
+def write_status(path: str, status: dict[str, Any]) -> None:
+    """Replace ``path`` with ``status`` as JSON (atomically: readers never see half a file)."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(status, f)
+    os.replace(tmp, path)
+
+
+def reload_config(conf: cfg.ConfigOpts) -> None:
+    """SIGHUP: re-read the configuration files and apply what can change while running."""
+    if conf.reload_config_files():
+        logging_setup.apply_levels(conf)
+        LOG.info("configuration reloaded (debug=%s)", conf.debug)
+    else:
+        LOG.error("configuration not reloaded: the files could not be read (see above); "
+                  "keeping the running settings")
+
+
+def serve_forever(server: ServerNode, reload: threading.Event,
+                  env: dict[str, str] | None = None) -> None:
+    """The main loop: keep-alives, status file and SIGHUP reloads until ``server.stopped``."""
+    conf = server.conf
+    watchdog = sdnotify.watchdog_interval(env)
+    tick = min(1.0, watchdog) if watchdog else 1.0
+    unhealthy_since: float | None = None
+    while True:
+        health = server.health()
+        if health["healthy"]:
+            if unhealthy_since is not None:
+                LOG.info("node %s healthy again", conf.node_id)
+            unhealthy_since = None
+            if watchdog:
+                sdnotify.notify("WATCHDOG=1", env)
+        elif unhealthy_since is None:
+            unhealthy_since = time.monotonic()
+            LOG.warning("node %s unhealthy: %s", conf.node_id,
+                        ", ".join(k for k in ("running", "bus", "api") if not health[k]))
+        if conf.status_file:
+            try:
+                write_status(conf.status_file, health)
+            except OSError as e:
+                LOG.warning("cannot write status file %s: %s", conf.status_file, e)
+        if server.stopped.wait(tick):
+            break
+        if reload.is_set():
+            reload.clear()
+            reload_config(conf)
+
+
 def main(argv: list[str] | None = None) -> int:
-    conf = parse_args(sys.argv[1:] if argv is None else argv)
+    conf = parse_args(argv)
     logging_setup.setup(conf)
     server = ServerNode(conf)
+    reload = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
-        LOG.info("received signal %d", signum)
-        server.stopped.set()
+        LOG.info("received signal %d (%s)", signum, signal.Signals(signum).name)
+        if signum == signal.SIGHUP:
+            reload.set()
+        else:
+            server.stopped.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
     try:
         server.start()
     except exceptions.DuplicateNodeError as e:
@@ -164,19 +361,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ERROR: {e}", file=sys.stderr)
         server.stop()
         return 2
-    except exceptions.CongressError as e:
+    except (exceptions.CongressError, OSError) as e:
         LOG.error("could not start: %s", e)
         print(f"ERROR: could not start: {e}", file=sys.stderr)
         server.stop()
         return 1
-    except OSError as e:
-        LOG.error("could not start: %s", e)
-        print(f"ERROR: could not start: {e}", file=sys.stderr)
-        server.stop()
-        return 1
-    server.stopped.wait()
+    where = f" on {server.api_server.url}" if server.api_server is not None else ""
+    sdnotify.notify(f"READY=1\nSTATUS=node {conf.node_id} serving{where}")
+    serve_forever(server, reload)
+    sdnotify.notify(f"STOPPING=1\nSTATUS=node {conf.node_id} stopping")
     server.stopped.clear()
     server.stop()
+    if conf.status_file:
+        try:
+            os.unlink(conf.status_file)
+        except OSError:
+            pass
     return 0
 
 
