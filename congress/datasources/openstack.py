@@ -3,8 +3,9 @@
 Drivers read the services' REST APIs through openstacksdk's service proxies (keystoneauth
 adapters: the catalog, version discovery, region and interface selection, microversions and
 token refresh are theirs) and translate the JSON documents as the APIs return them, so the
-columns are the APIs' field names (``hostId``, ``OS-EXT-AZ:availability_zone`` ...), as in
-docs/drivers.md. Actions call openstacksdk's typed proxy methods (``compute.pause_server`` ...).
+columns are the APIs' field names (``hostId``, ``OS-EXT-AZ:availability_zone`` ...), as
+OpenStack Congress's drivers named them (``GET /v1/system/drivers/<id>`` lists every table and
+column). Actions call openstacksdk's typed proxy methods (``compute.pause_server`` ...).
 
 openstacksdk is imported on first use: listing drivers or their schemas (which policy engines
 do) never loads it.

@@ -35,7 +35,8 @@ def _sort_key(x: Any) -> str:
 
 
 def compute_hash(values: Iterable[Any]) -> str:
-    """The id the original computed for a sub-object from its (normalised) values.
+    """The id of a sub-object, computed from its (normalised) values exactly as OpenStack Congress
+    computed it, so that ids in existing policies and stored rows stay the same.
 
     The values are sorted by ``str(type(v)) + repr(v)`` (tables are sets, so the order of a list
     must not matter), dumped as JSON with sorted keys (ASCII, tuples as arrays) and hashed with

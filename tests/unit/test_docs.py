@@ -8,7 +8,9 @@ Citations checked, in ``congress/``, ``tests/``, ``doc/`` and ``README.md``:
   anchor of the heading), ``doc/<name>.md §<Heading>`` must start with a heading's text, and
   ``doc/<name>.md §<N>`` must name a heading numbered ``N.``;
 * relative Markdown links in ``doc/*.md`` and ``README.md`` (``[x](api.md#errors)``,
-  ``[x](#try-it)``) must resolve the same way.
+  ``[x](#try-it)``) must resolve the same way;
+* a path of this repository (``congress/api/app.py``, ``tests/cases/README.md`` ...) must exist,
+  so that comments do not point at files that were moved or split.
 """
 
 from __future__ import annotations
@@ -36,9 +38,11 @@ OUTSIDE = re.compile("|".join([
 
 #: files another change is rewriting right now (they are split into smaller modules, and their
 #: comments fixed on the way); remove an entry as soon as its file is clean
-PENDING = {"congress/datasources/translators.py"}
+PENDING: set[str] = set()
 
 DOC_REF = re.compile(r"\bdoc/([A-Za-z0-9_-]+\.md)(#[A-Za-z0-9_-]+)?(?:,? §([^,;:)\n`\"']+))?")
+REPO_PATH = re.compile(r"(?<![\w/.~-])((?:congress|tests|doc|docs|scripts|benchmarks|etc)/"
+                       r"[\w./-]*\w\.(?:py|md|yaml|sh|toml|ini|sample))\b")
 MD_LINK = re.compile(r"\]\((?!https?:|mailto:)([A-Za-z0-9_./-]*?\.md)?(#[A-Za-z0-9_-]+)?\)")
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 FENCE = re.compile(r"^```.*?^```", re.M | re.S)
@@ -103,6 +107,9 @@ def _problems_in(path: str) -> Iterator[str]:
         for m in DOC_REF.finditer(line):
             yield from _check_target(where, n, os.path.join(ROOT, "doc", m.group(1)),
                                      m.group(2), m.group(3))
+        for m in REPO_PATH.finditer(line):
+            if not os.path.exists(os.path.join(ROOT, m.group(1))):
+                yield f"{where}:{n}: {m.group(1)} does not exist"
     if path.endswith(".md"):
         base = os.path.dirname(path)
         for n, line in enumerate(FENCE.sub(lambda f: "\n" * f.group(0).count("\n"),
@@ -182,3 +189,21 @@ def test_broken_doc_references_are_reported(tmp_path, monkeypatch):
     ok = tmp_path / "y.py"
     ok.write_text('"""See doc/api.md#errors and doc/api.md §Policies."""\n', encoding="utf-8")
     assert list(_problems_in(str(ok))) == []
+
+
+def test_missing_repository_paths_are_reported(tmp_path):
+    src = tmp_path / "x.py"
+    src.write_text("# moved: congress/nosuch/module.py; kept: congress/api/app.py,\n"
+                   "# /etc/congress/congress.conf and ~/congress/x.py are not repository paths\n",
+                   encoding="utf-8")
+    problems = list(_problems_in(str(src)))
+    assert len(problems) == 1 and "congress/nosuch/module.py does not exist" in problems[0], \
+        problems
+
+
+def test_pending_files_still_need_their_exemption():
+    """An exempted file that became clean must leave PENDING, so that it stays clean."""
+    for rel in PENDING:
+        path = os.path.join(ROOT, rel)
+        if os.path.isfile(path):
+            assert list(_problems_in(path)), f"{rel} is clean now: remove it from PENDING"
