@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Create (idempotently) the virtualenv with the original Congress client used by the client
-# compatibility tests: python-openstackclient + python-congressclient 2.0.1 from PyPI.
+# Create (idempotently) the virtualenv with OpenStack's Congress client, unchanged, used by the
+# client compatibility tests: python-openstackclient + python-congressclient 2.0.1 from PyPI.
 #
 #   bash scripts/client-venv.sh            -> .venv-client (prints its path on stdout)
 #   CLIENT_VENV=/some/dir bash scripts/client-venv.sh

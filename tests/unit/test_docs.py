@@ -1,7 +1,8 @@
 """The documentation stands on its own: every document a comment, test or doc cites is in this
 repository, and every section it points at exists.
 
-Citations checked, in ``congress/``, ``tests/``, ``doc/`` and ``README.md``:
+Citations checked, in ``congress/``, ``tests/``, ``doc/``, ``scripts/``, ``benchmarks/`` and
+``README.md``:
 
 * none may point outside the repository (design notes or specifications kept elsewhere);
 * ``doc/<name>.md`` must exist, ``doc/<name>.md#<anchor>`` must name a heading of it (GitHub's
@@ -52,7 +53,9 @@ def _files() -> Iterator[str]:
     yield os.path.join(ROOT, "README.md")
     for top, exts in (("congress", (".py", ".md", ".yaml", ".ini", ".txt")),
                       ("tests", (".py", ".md", ".yaml")),
-                      ("doc", (".md",))):
+                      ("doc", (".md",)),
+                      ("scripts", (".sh", ".py")),
+                      ("benchmarks", (".py", ".md"))):
         for dirpath, dirnames, filenames in os.walk(os.path.join(ROOT, top)):
             dirnames[:] = [d for d in dirnames if d != "__pycache__"]
             for name in sorted(filenames):
