@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -20,6 +21,7 @@ import falcon
 from congress.api import parsing
 from congress.api.errors import JSON_CONTENT_TYPE, MethodNotSupported, NotFoundError
 from congress.api.jsonfmt import dumps_pretty
+from congress.bus import availability
 from congress.bus.engine_client import EngineClient
 from congress.bus.service_ids import DS_MANAGER, ENGINE, LIBRARY
 from congress.exceptions import ServiceNotFound, ServiceUnavailable
@@ -187,7 +189,11 @@ class Resource:
         response's ``X-Congress-Data-Revision`` is a revision that includes the write and reads
         on this node see it."""
         fence = self.call(service, "publication_state")
-        if not self.backend.wait_for_data(fence, WRITE_VISIBLE_TIMEOUT):
+        timeout = WRITE_VISIBLE_TIMEOUT
+        deadline = availability.current_deadline()
+        if deadline is not None:         # never past the request's deadline
+            timeout = max(0.0, min(timeout, deadline - time.monotonic()))
+        if not self.backend.wait_for_data(fence, timeout):
             LOG.info("write to %s not yet applied by this node's engine after %.0f s",
                      service, WRITE_VISIBLE_TIMEOUT)
 

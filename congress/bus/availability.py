@@ -12,10 +12,11 @@ burst of such requests holds every API thread. Three parts:
   or said goodbye and no other node hosts it since. A call with a deadline to an unavailable
   service fails at once with :class:`ServiceDown` (503, ``Retry-After``), and a call already
   waiting stops waiting as soon as its service becomes unavailable.
-* **bounded concurrency per dependency** (:class:`CallLimiter`): at most ``limit`` calls with
-  a deadline wait for one service at a time; more are refused at once with 503, so calls to a
-  dependency that stopped answering cannot take the threads other requests need. A call that
-  was given up keeps its slot until its RPC really ends.
+* **bounded concurrency per dependency** (:class:`CallLimiter`, :func:`hold`): at most
+  ``limit`` requests (threads with a deadline) use one service at a time, from their first
+  call to it to the end of the request (which also waits for the service's data to reach the
+  engine); more are refused at once with 503, so requests for a dependency that stopped
+  answering cannot take the threads other requests need.
 
 Calls without a deadline (the services' own work) are unchanged.
 """
@@ -44,8 +45,31 @@ class ServiceDown(exceptions.ServiceUnavailable):
 
 
 def set_deadline(deadline: float | None) -> None:
-    """Deadline (``time.monotonic()`` value) of the work on this thread; None clears it."""
+    """Deadline (``time.monotonic()`` value) of the work on this thread; None clears it.
+
+    Either way the work before it has ended: the service slots it held are released."""
+    release_held()
     _state.deadline = deadline
+
+
+def hold(limiter: CallLimiter, service_id: str) -> bool:
+    """Take a slot of ``limiter`` for ``service_id`` for the rest of the work on this thread
+    (until the next :func:`set_deadline`); True if this thread holds one now."""
+    held: dict[str, CallLimiter] = _state.__dict__.setdefault("held", {})
+    if service_id in held:
+        return True
+    if not limiter.try_acquire(service_id):
+        return False
+    held[service_id] = limiter
+    return True
+
+
+def release_held() -> None:
+    held = getattr(_state, "held", None)
+    if held:
+        for service_id, limiter in held.items():
+            limiter.release(service_id)
+        held.clear()
 
 
 def current_deadline() -> float | None:

@@ -474,6 +474,11 @@ class Node:
             peers = dict(self._peers)
         return self._availability.unavailable(peers, self._ready, time.monotonic())
 
+    def service_problem(self, service_id: str) -> str | None:
+        """Why ``service_id`` is known to be unavailable (its node went silent or left), or
+        None."""
+        return self._unavailable(service_id, None)
+
     def _unavailable(self, service_id: str, node_id: str | None) -> str | None:
         with self._peers_lock:
             peers = dict(self._peers)
@@ -493,18 +498,13 @@ class Node:
             raise _timed_out(service_id)
         if not self._known(service_id, node_id):
             self._ping(service_id, node_id, timeout=min(self.ping_timeout, remaining))
-        if not self._limiter.try_acquire(service_id):
+        if not av.hold(self._limiter, service_id):
             raise av.ServiceDown(
                 f"Service '{service_id}' is unavailable: {self._limiter.limit} requests "
                 "are already waiting for it", retry_after=1.0)
-        try:
-            future = self._deadline_executor().submit(
-                self._rpc, service_id, method, kwargs, node_id=node_id,
-                timeout=max(0.05, min(timeout, deadline - time.monotonic())))
-        except BaseException:
-            self._limiter.release(service_id)
-            raise
-        future.add_done_callback(lambda _f: self._limiter.release(service_id))
+        future = self._deadline_executor().submit(
+            self._rpc, service_id, method, kwargs, node_id=node_id,
+            timeout=max(0.05, min(timeout, deadline - time.monotonic())))
         while True:
             try:
                 return future.result(timeout=av.wait_slice(deadline))

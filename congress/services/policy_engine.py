@@ -774,8 +774,19 @@ class PolicyEngineService(Service):
                     return False
             return True
 
+        deadline = time.monotonic() + timeout
+        node = self.node
         with self._applied:
-            return self._applied.wait_for(applied, timeout)
+            while True:
+                remaining = deadline - time.monotonic()
+                if self._applied.wait_for(applied, min(0.1, max(0.0, remaining))):
+                    return True
+                if remaining <= 0:
+                    return False
+                # the publisher died before sending what we wait for: stop holding the
+                # caller's thread (an API request thread) for nothing
+                if node is not None and publisher and node.service_problem(publisher):
+                    return False
 
     # ================================================================== actions
     def _on_actions(self, update: Update) -> None:
