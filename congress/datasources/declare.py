@@ -1,7 +1,7 @@
 """Short declarations a driver is made of: the columns of its tables and the collections it reads.
 
 A driver is mostly a description of tables. Instead of spelling out the translator dictionaries
-(see :mod:`congress.datasources.translators` for their format) a driver writes::
+(see :mod:`congress.datasources.translator_format` for their format) a driver writes::
 
     VOLUMES = hdict("volumes",
                     col("id", "The UUID of the volume"),

@@ -11,11 +11,14 @@ Citations checked, in ``congress/``, ``tests/``, ``doc/``, ``scripts/``, ``bench
 * relative Markdown links in ``doc/*.md`` and ``README.md`` (``[x](api.md#errors)``,
   ``[x](#try-it)``) must resolve the same way;
 * a path of this repository (``congress/api/app.py``, ``tests/cases/README.md`` ...) must exist,
-  so that comments do not point at files that were moved or split.
+  so that comments do not point at files that were moved or split;
+* a Sphinx cross-reference in a docstring (``:mod:`congress.datasources.declare```,
+  ``:class:`~congress.exceptions.CongressError```) must name something that exists.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from collections.abc import Iterator
@@ -45,6 +48,7 @@ DOC_REF = re.compile(r"\bdoc/([A-Za-z0-9_-]+\.md)(#[A-Za-z0-9_-]+)?(?:,? §([^,;
 REPO_PATH = re.compile(r"(?<![\w/.~-])((?:congress|tests|doc|docs|scripts|benchmarks|etc)/"
                        r"[\w./-]*\w\.(?:py|md|yaml|sh|toml|ini|sample))\b")
 MD_LINK = re.compile(r"\]\((?!https?:|mailto:)([A-Za-z0-9_./-]*?\.md)?(#[A-Za-z0-9_-]+)?\)")
+XREF = re.compile(r":(?:mod|class|func|meth|data|attr|exc):`~?(congress(?:\.\w+)+)`")
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 FENCE = re.compile(r"^```.*?^```", re.M | re.S)
 
@@ -137,6 +141,40 @@ def _check_target(where: str, n: int, target: str, frag: str | None,
 def test_every_citation_resolves_inside_the_repository():
     problems = [p for path in _files() if _rel(path) not in PENDING for p in _problems_in(path)]
     assert not problems, "\n".join(problems)
+
+
+def resolves(dotted: str) -> bool:
+    """Whether ``congress.a.b.C.m`` names a module, or an attribute chain of one."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for name in parts[i:]:
+                obj = getattr(obj, name)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+def test_docstring_cross_references_resolve():
+    broken = []
+    for path in _files():
+        if path.endswith(".py"):
+            for n, line in enumerate(_read(path).splitlines(), 1):
+                broken += [f"{_rel(path)}:{n}: {m.group(1)}" for m in XREF.finditer(line)
+                           if not resolves(m.group(1))]
+    assert not broken, "names that do not exist:\n" + "\n".join(broken)
+
+
+def test_resolves():
+    assert resolves("congress.datasources.declare")
+    assert resolves("congress.exceptions.CongressError.code")
+    assert not resolves("congress.datasources.nosuch")
+    assert not resolves("congress.exceptions.NoSuchError")
 
 
 def test_the_reference_documents_exist():
