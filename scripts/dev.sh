@@ -10,6 +10,11 @@
 #                                                          python3-* packages (.venv-debian)
 #   bash scripts/dev.sh clean-host [--no-tests]            the README's quick start on a clean
 #                                                          Debian 12 host (systemd-nspawn)
+#   bash scripts/dev.sh debs [--version V] [--out DIR] [--no-lintian]
+#                                                          Debian packages into build/debs (a flat
+#                                                          apt repository: Packages index)
+#   bash scripts/dev.sh test-e2e [pytest options]          the packages on lab hosts (install,
+#                                                          PE pair, upgrade/purge, Pacemaker)
 #
 # Works on a fresh Debian 12 machine as root (or with sudo): installs the Debian packages it
 # needs, creates .venv with Congress and its dependencies, and for tests makes sure MariaDB and
@@ -139,6 +144,57 @@ setup_lab_tools() {
     apt_install debootstrap systemd-container iptables iproute2 git
 }
 
+# Debian packages: the files git knows (tracked, or new and not ignored) plus
+# packaging/debian as debian/, built out of tree in build/src with dpkg-buildpackage.
+build_debs() {
+    local version="" out="$ROOT/build/debs" lintian=1
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --version) version=$2; shift 2 ;;
+            --out) out=$2; shift 2 ;;
+            --no-lintian) lintian=0; shift ;;
+            *) log "debs: unknown option $1"; return 2 ;;
+        esac
+    done
+    apt_install dpkg-dev debhelper dh-python python3-all python3-setuptools fakeroot lintian git
+    local changelog="$ROOT/packaging/debian/changelog"
+    [ -n "$version" ] || version=$(dpkg-parsechangelog -l "$changelog" -S Version)
+    local work="$ROOT/build/src" src
+    src="$work/congress-$version"
+    rm -rf "$work" && mkdir -p "$src" "$out"
+    git ls-files -z --cached --others --exclude-standard \
+        | tar --null --ignore-failed-read -cf - -T - 2>/dev/null | tar -xf - -C "$src"
+    rm -rf "$src/debian" && cp -a packaging/debian "$src/debian"
+    if [ "$version" != "$(dpkg-parsechangelog -l "$changelog" -S Version)" ]; then
+        # a package of another version (e.g. the "previous" one for upgrade tests)
+        { printf 'congress (%s) unstable; urgency=medium\n\n  * Built by dev.sh debs --version %s.\n\n' \
+              "$version" "$version"
+          printf ' -- %s  %s\n\n' "$(dpkg-parsechangelog -l "$changelog" -S Maintainer)" \
+              "$(date -R)"
+          cat "$changelog"; } > "$src/debian/changelog"
+    fi
+    if ! (cd "$src" && dpkg-checkbuilddeps >/dev/null 2>&1); then
+        log "installing the build dependencies of packaging/debian/control"
+        (cd "$src" && as_root env DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -qq . \
+            >/dev/null)
+    fi
+    log "dpkg-buildpackage -us -uc in $src"
+    # Debian's python3 and tools, whatever this shell's PATH holds (pyenv, venvs)
+    (cd "$src" && env PATH=/usr/sbin:/usr/bin:/sbin:/bin dpkg-buildpackage -us -uc) \
+        > "$work/build.log" 2>&1 || {
+        tail -n 40 "$work/build.log"; log "build failed: $work/build.log"; return 1; }
+    rm -f "$out"/*.deb
+    cp "$work"/*_"$version"_all.deb "$out"/
+    (cd "$out" && dpkg-scanpackages --multiversion . /dev/null > Packages 2>/dev/null)
+    log "packages in $out (apt: deb [trusted=yes] file:$out ./):"
+    ls -1 "$out"/*.deb >&2
+    if [ "$lintian" = 1 ]; then
+        log "lintian"
+        lintian --fail-on error --tag-display-limit 0 "$work"/congress_"$version"_*.changes \
+            | tee "$work/lintian.log" >&2
+    fi
+}
+
 cmd=${1:-help}
 shift || true
 case "$cmd" in
@@ -151,6 +207,14 @@ case "$cmd" in
     clean-host)
         setup_lab_tools
         exec python3 -m tests.e2e.clean_host "$@"
+        ;;
+    debs)
+        build_debs "$@"
+        ;;
+    test-e2e)
+        setup_python
+        setup_lab_tools
+        exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/e2e "$@"
         ;;
     server)
         setup_python
