@@ -1,16 +1,12 @@
 """The policy engine service (``__engine``): a Runtime kept in sync with the database and the bus.
 
-The database is the source of truth for policies and rules. A change made through this engine is
-written and applied in one step: inside the DB transaction (which takes the next policy revision
-and holds the revision row lock until commit) the engine first applies every change other engines
-committed before it, then applies its own to the Runtime (a rejected change rolls the
-transaction back and leaves the Runtime untouched), then commits. Other engines hear a
-``policy_changed`` broadcast (and see the revision in heartbeats) and apply the logged changes
-since their own revision; a periodic full sync repairs anything missed.
-
-Datasource tables referenced by rules are subscribed on the bus; snapshots and deltas are applied
-to the Runtime. New rows of ``execute[...]`` tables are sent to the datasource's service as
-action requests; the datasource side picks one engine (its leader) to obey.
+The database is the source of truth for policies and rules; every engine node holds the same
+policies in its Runtime and answers the API's policy, rule and table calls from it. This module
+has the service's lifecycle and those calls; the rest is in one module per concern:
+:mod:`congress.services.engine_writes` (how a change is written and applied, group commits),
+:mod:`congress.services.engine_sync` (catching up with other engines' changes),
+:mod:`congress.services.engine_data` (datasource tables) and
+:mod:`congress.services.engine_actions` (``execute[...]`` rows become action requests).
 """
 
 from __future__ import annotations
@@ -23,36 +19,37 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from congress import exceptions
-from congress.bus import Service, TableUpdate, engine_client
+from congress.bus import Service
 from congress.bus.service_ids import ENGINE
-from congress.datalog.parser import parse_one, parse_statements
-from congress.datasources import registry
+from congress.datalog.parser import parse_one
 from congress.db import api as db_api
 from congress.db import datasources as db_datasources
 from congress.db import library as db_library
 from congress.db import policies as db_policies
 from congress.policy import explain as policy_explain
 from congress.policy import kinds, simulation
-from congress.policy.runtime import Runtime, Update
+from congress.policy.runtime import Runtime
+from congress.services.engine_actions import ActionDispatch
+from congress.services.engine_data import DatasourceData
+from congress.services.engine_sync import DatabaseSync
+from congress.services.engine_writes import ChangeWriter, PendingChange
 from congress.services.results import FrozenResults
 
 LOG = logging.getLogger(__name__)
-
-
-
-def _schema_for(driver: str) -> dict[str, list[Any]] | None:
-    """Column names of a driver's tables, without a bus or DB (None: driver unknown here)."""
-    try:
-        return registry.schema_for(driver)
-    except exceptions.CongressError:
-        return None
 
 
 def rule_dict(rec: Any) -> dict[str, Any]:
     return {"id": rec.id, "name": rec.name, "comment": rec.comment or "", "rule": rec.text}
 
 
-class PolicyEngineService(Service):
+class PolicyEngineService(DatabaseSync, ChangeWriter, DatasourceData, ActionDispatch, Service):
+    """The engine service: lifecycle and the RPC methods of policies, rules and tables.
+
+    Its other concerns live in the mixins it is made of, one per module: keeping in sync with
+    the database (:mod:`.engine_sync`), writing changes (:mod:`.engine_writes`), datasource data
+    (:mod:`.engine_data`) and actions (:mod:`.engine_actions`).
+    """
+
     rpc_methods = frozenset({
         "list_policies", "get_policy", "create_policy", "delete_policy",
         "list_rules", "get_rule", "insert_rule", "delete_rule",
@@ -75,7 +72,7 @@ class PolicyEngineService(Service):
         self.datasources: dict[str, dict[str, Any]] = {}   # name -> {"id", "driver"}
         self.subscribed: set[tuple[str, str]] = set()
         self._rows_cache: dict[tuple[str, str], tuple[int, list[Any]]] = {}
-        self._queue: list[_PendingChange] = []
+        self._queue: list[PendingChange] = []
         self._queue_lock = threading.Lock()
         self.started = False
         self._wake = threading.Event()
@@ -120,287 +117,7 @@ class PolicyEngineService(Service):
     def data_revision(self) -> int:
         return sum(seq for _, seq in self.data_seqnums.values())
 
-    # ================================================================== sync with the DB
-    def _sync_loop(self) -> None:
-        period = float(self.conf.datasource_sync_period or 0)
-        last_full = time.monotonic()
-        while not self._stop.is_set():
-            self._wake.wait(timeout=1.0)
-            if self._stop.is_set():
-                return
-            woke = self._wake.is_set()
-            self._wake.clear()
-            try:
-                if period and time.monotonic() - last_full >= period:
-                    with self.lock:
-                        self._full_sync()
-                        self._update_subscriptions()
-                    last_full = time.monotonic()
-                elif woke or self._ds_dirty:
-                    self.catch_up()
-            except Exception:  # keep syncing; the next round retries
-                LOG.exception("policy sync failed; retrying")
-
-    def _on_peer(self, event: str, peer: Any) -> None:
-        info = (getattr(peer, "service_info", None) or {}).get(ENGINE) or {}
-        if info.get("policy_revision", 0) > self.policy_revision:
-            self._wake.set()
-
-    def policy_changed(self, revision: int = 0, origin: str | None = None) -> None:
-        """Broadcast by an engine that committed a change."""
-        if origin != self.node_id and revision > self.policy_revision:
-            self._wake.set()
-
-    def datasource_changed(self, name: str | None = None, op: str | None = None) -> None:
-        """Broadcast by the datasource manager when a datasource is created or deleted."""
-        self._ds_dirty = True
-        self._wake.set()
-
-    def refresh_datasources(self) -> None:
-        """Load datasource changes now (the API node's engine, right after it created or
-        deleted a datasource, so the answer and the next request agree)."""
-        self._ds_dirty = True
-        self.catch_up()
-
-    def sync(self) -> dict[str, Any]:
-        """Force a full re-sync with the database (operators, tests)."""
-        with self.lock:
-            self._full_sync()
-            self._update_subscriptions()
-        return self.status()
-
-    def catch_up(self) -> None:
-        with self.lock:
-            if self._ds_dirty:
-                self._ds_dirty = False
-                with self.db.transaction(readonly=True) as conn:
-                    self._sync_datasources(conn)
-            changes = db_policies.changes_since(self.db, self.policy_revision)
-            if not changes:
-                self._update_subscriptions()
-                return
-            with self.db.transaction(readonly=True) as conn:
-                self._apply_changes(conn, changes)
-            self._update_subscriptions()
-
-    def _apply_changes(self, conn: Any, changes: list[dict[str, Any]]) -> None:
-        if changes[0]["revision"] != self.policy_revision + 1:
-            LOG.info("change log does not reach back to revision %d: full sync",
-                     self.policy_revision)
-            self._full_sync(conn)
-            return
-        names = []
-        for ch in changes:
-            if ch["policy_name"] not in names:
-                names.append(ch["policy_name"])
-        for name in names:
-            self._sync_policy(conn, name)
-        self.policy_revision = changes[-1]["revision"]
-        LOG.debug("applied changes up to revision %d (%s)", self.policy_revision, names)
-
-    def _full_sync(self, conn: Any = None) -> None:
-        if conn is None:
-            with self.db.transaction(readonly=True) as c:
-                return self._full_sync(c)
-        revision = db_policies.current_revision(conn)
-        self._sync_datasources(conn)
-        db_pols = {p["name"]: p for p in db_policies.list_policies(conn)}
-        for name, pol in list(self.rt.policies.items()):
-            if pol.kind != kinds.DATASOURCE and name not in db_pols:
-                self._drop_policy(name)
-        for name in db_pols:
-            self._sync_policy(conn, name, db_pols[name])
-        self.policy_revision = max(self.policy_revision, revision)
-
-    def _sync_datasources(self, conn: Any) -> None:
-        rows = db_datasources.list_datasources(conn, decrypt=False)
-        wanted = {d["name"]: d for d in rows}
-        for name in list(self.datasources):
-            if name not in wanted or wanted[name]["id"] != self.datasources[name]["id"]:
-                self.datasources.pop(name)
-                if name in self.rt.policies and self.rt.policies[name].kind == kinds.DATASOURCE:
-                    self._drop_policy(name)
-                    LOG.info("datasource policy %s removed", name)
-        for name, d in wanted.items():
-            if name in self.datasources:
-                continue
-            schema = _schema_for(d["driver"]) or {}
-            existing = self.rt.policies.get(name)
-            if existing is not None and existing.kind != kinds.DATASOURCE:
-                LOG.warning("datasource %s shadows a policy of the same name; not loaded", name)
-                continue
-            if existing is None:
-                self.rt.create_datasource_policy(name, schema, id=d["id"])
-            else:
-                self.rt.set_schema(name, schema)
-            self.datasources[name] = {"id": d["id"], "driver": d["driver"]}
-            LOG.info("datasource policy %s (driver %s, %d tables) ready", name, d["driver"],
-                     len(schema))
-
-    def _drop_policy(self, name: str) -> None:
-        system = self.rt.system_policies
-        self.rt.system_policies = set()
-        try:
-            self.rt.delete_policy(name)
-        finally:
-            self.rt.system_policies = system
-
-    def _sync_policy(self, conn: Any, name: str, db_pol: dict[str, Any] | None = None) -> None:
-        """Make the Runtime's copy of one policy equal to the database's."""
-        if db_pol is None:
-            db_pol = db_policies.find_policy(conn, name)
-            if db_pol is not None and db_pol["name"] != name:
-                db_pol = None
-        pol = self.rt.policies.get(name)
-        if db_pol is None:
-            if pol is not None and pol.kind != kinds.DATASOURCE:
-                self._drop_policy(name)
-            return
-        if pol is not None and (pol.id != db_pol["id"] or pol.kind != db_pol["kind"]):
-            self._drop_policy(name)
-            pol = None
-        if pol is None:
-            pol = self.rt.create_policy(name, db_pol["kind"], id=db_pol["id"],
-                                        abbreviation=db_pol["abbreviation"],
-                                        description=db_pol["description"],
-                                        owner=db_pol["owner_id"])
-        pol.abbreviation = db_pol["abbreviation"]
-        pol.description = db_pol["description"]
-        db_rules = {r["id"]: r for r in db_policies.list_rules(conn, name)}
-        extra = [rid for rid in pol.rules if rid not in db_rules]
-        if extra:
-            self.rt.delete_rules(name, extra)
-        missing = [r for rid, r in db_rules.items() if rid not in pol.rules]
-        if not missing:
-            return
-        try:
-            self._insert_records(name, missing)
-        except exceptions.PolicyError:
-            # one bad stored rule must not keep the others out: insert one by one
-            for r in missing:
-                try:
-                    self._insert_records(name, [r])
-                except exceptions.PolicyError as e:
-                    LOG.error("stored rule %s of policy %s is invalid and was not loaded: %s",
-                              r["id"], name, e)
-
-    def _insert_records(self, policy: str, rows: list[dict[str, Any]]) -> Update:
-        items = []
-        for r in rows:
-            for stmt in parse_statements(r["rule"]):
-                items.append((r["rule"], stmt))
-        return self.rt.insert(policy, items, ids=[r["id"] for r in rows],
-                              names=[r.get("name") for r in rows],
-                              comments=[r.get("comment") for r in rows])
-
-    def _ensure_default_policies(self) -> None:
-        for name, kind, description in kinds.DEFAULT_POLICIES:
-            if name in self.rt.policies:
-                continue
-            try:
-                self._change(lambda conn, n=name, k=kind, d=description:
-                             self._create_in_txn(conn, n, k, None, d, None))
-                LOG.info("created system policy %s", name)
-            except exceptions.PolicyExists:
-                self.catch_up()
-
-    # ================================================================== changing policies
-    def _change(self, apply: Any) -> Any:
-        """Run ``apply(conn)`` in a DB transaction, under the engine lock, with catch-up.
-
-        ``apply`` writes rows (taking revisions) and applies the same change to the Runtime,
-        returning ``(result, undo)``. A failure rolls its part back and leaves the Runtime as it
-        was; a failed commit runs ``undo``. Deadlocks are retried.
-
-        Group commit: changes requested while another one is being written queue up, and the
-        thread that gets the engine lock next writes all queued changes in one transaction
-        (if one of them is refused, the batch is rolled back and its changes are written one
-        by one, so the refused one gets its error and the others go through). Under
-        concurrent writers this replaces one commit per change by one per batch.
-        """
-        item = _PendingChange(apply)
-        with self._queue_lock:
-            self._queue.append(item)
-        attempts = 0
-        while True:
-            with self.lock:
-                if not item.done:
-                    with self._queue_lock:
-                        batch, self._queue = self._queue, []
-                    if batch:
-                        retry = self._write_batch(batch)
-                        if retry:
-                            attempts += 1
-                            if attempts > 5:
-                                for it in retry:
-                                    it.finish(error=retry[it])
-                            else:
-                                with self._queue_lock:
-                                    self._queue[:0] = list(retry)
-                                time.sleep(0.05 * attempts)
-                                continue
-            if item.done:
-                break
-        if item.error is not None:
-            raise item.error
-        if item.revision is not None:
-            self._broadcast_change(item.revision)
-        return item.result
-
-    def _write_batch(self, batch: list[_PendingChange]) -> dict[_PendingChange, Exception]:
-        """Write queued changes in one transaction; returns those to retry (deadlocks)."""
-        undos: list[Any] = []
-        applied: list[tuple[_PendingChange, Any]] = []
-        try:
-            with self.db.transaction() as conn:
-                # changes other engines committed first (their revisions are lower); the row
-                # lock keeps anyone else from committing until we are done
-                if db_policies.lock_revision(conn) != self.policy_revision:
-                    changes = db_policies.changes_since(conn, self.policy_revision)
-                    if changes:
-                        self._apply_changes(conn, changes)
-                for item in batch:
-                    try:
-                        result, undo = item.apply(conn)
-                    except (db_api.DBDeadlock, db_api.DBConnectionError):
-                        raise
-                    except Exception as e:
-                        if len(batch) == 1:
-                            raise
-                        raise _BatchRejected() from e
-                    undos.append(undo)
-                    applied.append((item, result))
-                revision = db_policies.current_revision(conn)
-        except Exception as e:
-            # nothing of the batch is committed: take its changes out of the Runtime
-            for undo in reversed(undos):
-                undo()
-            pending = [item for item in batch if not item.done]
-            if isinstance(e, _BatchRejected):
-                # one change was refused: write each on its own, so the refused one gets its
-                # error and the others go through
-                retry: dict[_PendingChange, Exception] = {}
-                for item in pending:
-                    retry.update(self._write_batch([item]))
-                return retry
-            if isinstance(e, (db_api.DBDeadlock, db_api.DBConnectionError)):
-                return dict.fromkeys(pending, e)
-            for item in pending:
-                item.finish(error=e)
-            return {}
-        self.policy_revision = max(self.policy_revision, revision)
-        self._update_subscriptions()
-        for item, result in applied:
-            item.finish(result=result, revision=revision)
-        return {}
-
-    def _broadcast_change(self, revision: int) -> None:
-        try:
-            engine_client.announce_policy_change(self.node_ref, revision=revision,
-                                                 origin=self.node_id)
-        except Exception:  # peers catch up from heartbeats and the periodic sync
-            LOG.warning("could not broadcast policy change %d", revision, exc_info=True)
-
+    # ================================================================== policies and rules
     def _create_in_txn(self, conn: Any, name: str, kind: str | None, abbreviation: str | None,
                        description: str | None, rules: list[dict[str, Any]] | None) -> Any:
         kind = (kind or kinds.NONRECURSIVE).lower()
@@ -714,162 +431,6 @@ class PolicyEngineService(Service):
             # services on other nodes this node cannot reach (the healthcheck's "degraded")
             status["unavailable_services"] = node.unavailable_services()
         return status
-
-    # ================================================================== data from datasources
-    def _update_subscriptions(self) -> None:
-        wanted = {k for k, users in self.rt.program.consumers.items()
-                  if users and k[0] in self.datasources}
-        for pub, table in sorted(wanted - self.subscribed):
-            self.subscribed.add((pub, table))
-            self.subscribe(pub, table)
-            LOG.info("subscribed to %s:%s", pub, table)
-        for pub, table in sorted(self.subscribed - wanted):
-            self.subscribed.discard((pub, table))
-            try:
-                self.unsubscribe(pub, table)
-            except Exception:  # publisher gone
-                LOG.debug("unsubscribe %s:%s failed", pub, table, exc_info=True)
-            self.data_seqnums.pop((pub, table), None)
-            if pub in self.rt.policies:
-                self.rt.replace_table(pub, table, [])
-            LOG.info("unsubscribed from %s:%s", pub, table)
-
-    def receive_data(self, publisher_id: str, table: str, update: TableUpdate) -> None:
-        with self.lock:
-            if publisher_id not in self.rt.policies:
-                return
-            try:
-                if update.is_snapshot:
-                    self.rt.replace_table(publisher_id, table, update.rows or (),
-                                          normalize=False)
-                else:
-                    self.rt.apply_delta(publisher_id, table, update.added, update.removed,
-                                        normalize=False)
-            except exceptions.CongressError as e:
-                LOG.error("data for %s:%s rejected: %s", publisher_id, table, e)
-                return
-            self.data_seqnums[(publisher_id, table)] = (update.incarnation, update.seqnum)
-            self._applied.notify_all()
-        LOG.debug("applied %s of %s:%s seq %d", "snapshot" if update.is_snapshot else "delta",
-                  publisher_id, table, update.seqnum)
-
-    def wait_applied(self, fence: dict[str, Any], timeout: float) -> bool:
-        """Wait until this engine has applied a datasource's publications up to ``fence``
-        (``publication_state()`` of the datasource, asked after a write); True once it has.
-
-        Tables the engine does not subscribe to need nothing. A table seen in another
-        incarnation of the publisher than the fence's is waited for until the engine is
-        resynchronised with the fence's one. Never called with the engine lock held.
-        """
-        publisher = fence.get("publisher")
-        incarnation = fence.get("incarnation")
-        wanted = dict(fence.get("seqnums") or {})
-
-        def applied() -> bool:
-            for table, seqnum in wanted.items():
-                if (publisher, table) not in self.subscribed:
-                    continue
-                have = self.data_seqnums.get((publisher, table))
-                if have is None or have[0] != incarnation or have[1] < seqnum:
-                    return False
-            return True
-
-        deadline = time.monotonic() + timeout
-        node = self.node
-        with self._applied:
-            while True:
-                remaining = deadline - time.monotonic()
-                if self._applied.wait_for(applied, min(0.1, max(0.0, remaining))):
-                    return True
-                if remaining <= 0:
-                    return False
-                # the publisher died before sending what we wait for: stop holding the
-                # caller's thread (an API request thread) for nothing
-                if node is not None and publisher and node.service_problem(publisher):
-                    return False
-
-    # ================================================================== actions
-    def _on_actions(self, update: Update) -> None:
-        events = [("added", a) for a in update.actions_added] + \
-                 [("removed", a) for a in update.actions_removed]
-        if not events:
-            return
-        if not self.conf.enable_execute_action:
-            for event, a in events:
-                if event == "added":
-                    LOG.info("action %s:%s%s not executed (enable_execute_action is False)",
-                             a.service, a.action, list(a.args))
-            return
-        for event, a in events:
-            self._actions.submit(self._send_action, event, a)
-
-    def _send_action(self, event: str, a: Any) -> None:
-        try:
-            self.node_ref.cast(a.service, "request_execute", action=a.action,
-                               args={"positional": list(a.args), "named": {}},
-                               requested_by=self.node_id,
-                               trigger={"policy": a.policy, "event": event,
-                                        "row": list(a.args)})
-            if event == "added":
-                LOG.info("requested action %s:%s%s (policy %s)", a.service, a.action,
-                         list(a.args), a.policy)
-        except Exception as e:
-            LOG.warning("could not request action %s:%s%s: %s", a.service, a.action,
-                        list(a.args), e)
-
-    def action_rows(self, service: str | None = None) -> list[dict[str, Any]]:
-        """Current rows of execute[...] tables (for a datasource reconciling a new leader)."""
-        with self.lock:
-            return [{"policy": a.policy, "service": a.service, "action": a.action,
-                     "row": list(a.args)} for a in self.rt.action_rows()
-                    if service is None or a.service == service]
-
-    def execute_action(self, service: Any, action: Any, args: Any = None,
-                       requested_by: str | None = None) -> dict[str, Any]:
-        if not isinstance(service, str) or not isinstance(action, str) or not action:
-            raise exceptions.BadRequest("Incorrect action syntax. Requires: <service>:<action>",
-                                        code="service_action_syntax")
-        if not self.conf.enable_execute_action:
-            LOG.info("execute %s:%s %s not run (enable_execute_action is False)", service,
-                     action, args)
-            return {}
-        hosted = service in getattr(self.node_ref, "services", {}) or \
-            bool(self.node_ref.nodes_for(service))
-        if not hosted:
-            raise exceptions.ActionError(f"Service {service} not found")
-        self._actions.submit(self._send_execute, service, action, args or {},
-                             requested_by or self.node_id)
-        return {}
-
-    def _send_execute(self, service: str, action: str, args: dict[str, Any],
-                      requested_by: str) -> None:
-        try:
-            self.node_ref.cast(service, "request_execute", action=action, args=args,
-                               requested_by=requested_by, trigger=None)
-        except Exception as e:
-            LOG.warning("could not request execute %s:%s: %s", service, action, e)
-
-
-class _BatchRejected(Exception):
-    """A change of a group commit failed: the batch is rolled back and written one by one."""
-
-
-class _PendingChange:
-    """One change waiting for (or written by) a group commit."""
-
-    __slots__ = ("apply", "done", "result", "error", "revision")
-
-    def __init__(self, apply: Any) -> None:
-        self.apply = apply
-        self.done = False
-        self.result: Any = None
-        self.error: Exception | None = None
-        self.revision: int | None = None
-
-    def finish(self, result: Any = None, error: Exception | None = None,
-               revision: int | None = None) -> None:
-        self.result, self.error, self.revision = result, error, revision
-        self.done = True
 
 
 class _NoPolicy:

@@ -1,0 +1,100 @@
+"""Datasource data in the policy engine: subscriptions, snapshots and deltas, write fences.
+
+Datasource tables referenced by rules are subscribed on the bus; snapshots and deltas are
+applied to the Runtime. A writer can wait until a datasource write it made is applied here
+(:meth:`DatasourceData.wait_applied`), so that what it reads next includes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from congress import exceptions
+from congress.bus import TableUpdate
+
+LOG = logging.getLogger(__name__)
+
+
+class DatasourceData:
+    """Datasource tables in the engine (a part of the engine service)."""
+
+    # provided by PolicyEngineService
+    node_ref: Any
+    db: Any
+    conf: Any
+    rt: Any
+    lock: Any
+
+    def _update_subscriptions(self) -> None:
+        wanted = {k for k, users in self.rt.program.consumers.items()
+                  if users and k[0] in self.datasources}
+        for pub, table in sorted(wanted - self.subscribed):
+            self.subscribed.add((pub, table))
+            self.subscribe(pub, table)
+            LOG.info("subscribed to %s:%s", pub, table)
+        for pub, table in sorted(self.subscribed - wanted):
+            self.subscribed.discard((pub, table))
+            try:
+                self.unsubscribe(pub, table)
+            except Exception:  # publisher gone
+                LOG.debug("unsubscribe %s:%s failed", pub, table, exc_info=True)
+            self.data_seqnums.pop((pub, table), None)
+            if pub in self.rt.policies:
+                self.rt.replace_table(pub, table, [])
+            LOG.info("unsubscribed from %s:%s", pub, table)
+
+    def receive_data(self, publisher_id: str, table: str, update: TableUpdate) -> None:
+        with self.lock:
+            if publisher_id not in self.rt.policies:
+                return
+            try:
+                if update.is_snapshot:
+                    self.rt.replace_table(publisher_id, table, update.rows or (),
+                                          normalize=False)
+                else:
+                    self.rt.apply_delta(publisher_id, table, update.added, update.removed,
+                                        normalize=False)
+            except exceptions.CongressError as e:
+                LOG.error("data for %s:%s rejected: %s", publisher_id, table, e)
+                return
+            self.data_seqnums[(publisher_id, table)] = (update.incarnation, update.seqnum)
+            self._applied.notify_all()
+        LOG.debug("applied %s of %s:%s seq %d", "snapshot" if update.is_snapshot else "delta",
+                  publisher_id, table, update.seqnum)
+
+    def wait_applied(self, fence: dict[str, Any], timeout: float) -> bool:
+        """Wait until this engine has applied a datasource's publications up to ``fence``
+        (``publication_state()`` of the datasource, asked after a write); True once it has.
+
+        Tables the engine does not subscribe to need nothing. A table seen in another
+        incarnation of the publisher than the fence's is waited for until the engine is
+        resynchronised with the fence's one. Never called with the engine lock held.
+        """
+        publisher = fence.get("publisher")
+        incarnation = fence.get("incarnation")
+        wanted = dict(fence.get("seqnums") or {})
+
+        def applied() -> bool:
+            for table, seqnum in wanted.items():
+                if (publisher, table) not in self.subscribed:
+                    continue
+                have = self.data_seqnums.get((publisher, table))
+                if have is None or have[0] != incarnation or have[1] < seqnum:
+                    return False
+            return True
+
+        deadline = time.monotonic() + timeout
+        node = self.node
+        with self._applied:
+            while True:
+                remaining = deadline - time.monotonic()
+                if self._applied.wait_for(applied, min(0.1, max(0.0, remaining))):
+                    return True
+                if remaining <= 0:
+                    return False
+                # the publisher died before sending what we wait for: stop holding the
+                # caller's thread (an API request thread) for nothing
+                if node is not None and publisher and node.service_problem(publisher):
+                    return False
