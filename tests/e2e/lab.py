@@ -4,7 +4,8 @@ A :class:`Lab` is a private bridge (``10.213.X.0/24``, NAT to the outside) with 
 :class:`Host` is an overlay of one cached ``debootstrap`` root (minbase + systemd), its own network
 namespace with one veth on the bridge, and a booted ``systemd-nspawn`` container. Commands run
 inside through ``nsenter`` into the container's namespaces. Everything the lab adds to this
-machine (bridge, veths, namespaces, NAT rule, ``ip_forward``, overlay mounts) is removed by
+machine (bridge, veths, namespaces, NAT rule, ``ip_forward``, a higher inotify instance limit,
+overlay mounts) is removed by
 :meth:`Lab.down`; labs whose owner died are swept by the next one.
 
 The hosts reach the outside like this machine does: they get its apt sources, resolver, CA
@@ -45,6 +46,8 @@ SUITE = "bookworm"
 BASE_PACKAGES = ("systemd", "systemd-sysv", "dbus")
 HOST_TOOLS = {"debootstrap": "debootstrap", "systemd-nspawn": "systemd-container",
               "iptables": "iptables", "ip": "iproute2"}
+INOTIFY_INSTANCES = "/proc/sys/fs/inotify/max_user_instances"
+MIN_INOTIFY_INSTANCES = 1024
 _NAME = re.compile(r"^[a-z][a-z0-9]{0,7}$")
 
 
@@ -169,8 +172,12 @@ class Host:
             raise ValueError(f"absolute path without '..' expected: {path}")
         return os.path.join(self.root, path.lstrip("/"))
 
-    def wait_running(self, timeout: float = 120) -> str:
-        """Wait until systemd inside reports running/degraded; returns that state."""
+    def wait_running(self, timeout: float | None = None) -> str:
+        """Wait until systemd inside reports running/degraded; returns that state.
+
+        The default timeout is ``CONGRESS_LAB_BOOT_TIMEOUT`` seconds (120)."""
+        if timeout is None:
+            timeout = float(os.environ.get("CONGRESS_LAB_BOOT_TIMEOUT", "120"))
         deadline = time.monotonic() + timeout
         state = ""
         while time.monotonic() < deadline:
@@ -184,9 +191,10 @@ class Host:
             if state in ("running", "degraded"):
                 return state
             time.sleep(0.5)
-        jobs = self.run(["systemctl", "list-jobs", "--no-pager"], check=False, timeout=10)
-        raise TimeoutError(f"host {self.name}: systemd not up (state {state!r}); jobs:\n"
-                           f"{jobs.stdout}see {self.console}")
+        jobs = self.run("systemctl list-jobs --no-pager; journalctl -b --no-pager -n 40",
+                        check=False, timeout=10)
+        raise TimeoutError(f"host {self.name}: systemd not up (state {state!r}); jobs and "
+                           f"journal:\n{jobs.stdout}see {self.console}")
 
     def wait_http(self, url: str, timeout: float = 120, expect: str = "") -> str:
         """Poll ``url`` from inside the host with Python's urllib until it answers 2xx."""
@@ -369,6 +377,14 @@ class Lab:
             with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
                 f.write("1")
             self.added["ip_forward_was"] = forward
+        # every booted systemd, journald, dbus and logind takes inotify instances; root's default
+        # 128 runs out with a dozen hosts and then dbus-daemon hangs the boot
+        with open(INOTIFY_INSTANCES) as f:
+            instances = f.read().strip()
+        if int(instances) < MIN_INOTIFY_INSTANCES:
+            with open(INOTIFY_INSTANCES, "w") as f:
+                f.write(str(MIN_INOTIFY_INSTANCES))
+            self.added["inotify_instances_was"] = instances
         rule = ["POSTROUTING", "-s", self.subnet, "!", "-o", self.bridge, "-j", "MASQUERADE"]
         _run(["iptables", "-t", "nat", "-A", *rule])
         self.added["nat"] = rule
@@ -431,6 +447,10 @@ class Lab:
         was = self.added.get("ip_forward_was")
         if was is not None and not _other_labs(self.name):
             with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
+                f.write(was)
+        was = self.added.get("inotify_instances_was")
+        if was is not None and not _other_labs(self.name):
+            with open(INOTIFY_INSTANCES, "w") as f:
                 f.write(was)
         shutil.rmtree(self.dir, ignore_errors=True)
         self.hosts.clear()
