@@ -68,6 +68,13 @@ core_opts = [
                     "API bound to a loopback address) runs unauthenticated without this "
                     "option; any other node with the API refuses to start until it is set. "
                     "Choose keystone for a deployment others can reach."),
+    cfg.IntOpt("max_derived_rows", default=200_000, min=0,
+               help="Most rows one table may derive after a policy change (a rule, a new "
+                    "policy, an activated library policy): a change that would exceed it is "
+                    "refused with 400 while it is evaluated, and nothing of it is applied. "
+                    "Checked for changes made through the API; policies already stored load "
+                    "whatever their size, and datasource updates are never refused. 0: no "
+                    "limit."),
     cfg.ListOpt("drivers", default=[],
                 help="Datasource driver ids that may be instantiated. Empty means every "
                      "driver Congress ships (minus disabled_drivers)."),

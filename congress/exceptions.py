@@ -279,6 +279,13 @@ class SimulateError(PolicyError):
     api_name = "simulate_error"
 
 
+class RowLimitExceeded(PolicyError):
+    """A policy change would make a table derive more rows than the operator allows."""
+
+    code = "row_limit_exceeded"
+    api_name = None     # not a syntax error: "Bad Request::<message>", error_code 400
+
+
 class PolicyValidationError(PolicyError):
     """Several problems found in one request; ``errors`` holds each of them.
 

@@ -33,7 +33,7 @@ from congress.datalog.evaluation.codegen import (
     CLit,
     CRule,
 )
-from congress.datalog.evaluation.program import Program
+from congress.datalog.evaluation.program import DerivationLimit, Program
 from congress.datalog.parser import parse_atom, parse_statements
 from congress.exceptions import (
     HeadError,
@@ -44,6 +44,7 @@ from congress.exceptions import (
     PolicyNotFound,
     PolicyValidationError,
     RecursionNotAllowed,
+    RowLimitExceeded,
     RuleExistsError,
     RuleNotFound,
     RuleNotPermitted,
@@ -267,18 +268,21 @@ class Runtime:
     # ================================================================== inserting statements
     def insert(self, policy: str, statements: str | Iterable[Statement | str], *,
                ids: list[str | None] | None = None, names: list[str | None] | None = None,
-               comments: list[str | None] | None = None) -> Update:
+               comments: list[str | None] | None = None,
+               max_derived_rows: int | None = None) -> Update:
         """Insert statements into ``policy``, all or nothing.
 
         ``statements`` is policy text or a list of statements/texts (each text one statement, kept
         as submitted). Raises a PolicyError subclass naming the problem; on error nothing
-        changed.
+        changed. ``max_derived_rows``: the change is refused (:class:`RowLimitExceeded`) if
+        any derived table would then hold more rows; checked while evaluating, before the
+        table grows, so a runaway rule costs no more than the limit.
         """
         with self.program.paused_gc():
-            return self._insert(policy, statements, ids, names, comments)
+            return self._insert(policy, statements, ids, names, comments, max_derived_rows)
 
-    def _insert(self, policy: str, statements: Any, ids: Any, names: Any, comments: Any
-                ) -> Update:
+    def _insert(self, policy: str, statements: Any, ids: Any, names: Any, comments: Any,
+                max_derived_rows: int | None = None) -> Update:
         pol = self.get_policy(policy)
         items = self._parse_items(statements)
         if not items:
@@ -293,7 +297,7 @@ class Runtime:
                 name=names[i] if names and i < len(names) else None,
                 comment=(comments[i] if comments and i < len(comments) else None) or "",
                 existential=existential, evaluated=evaluated))
-        update = self._apply_inserts(pol, recs)
+        update = self._apply_inserts(pol, recs, max_derived_rows)
         update.records = recs
         self.revision += 1
         self._notify(update)
@@ -428,7 +432,8 @@ class Runtime:
                 if entry[1] <= 0:
                     del self.arity[rk]
 
-    def _apply_inserts(self, pol: Policy, recs: list[RuleRecord]) -> Update:
+    def _apply_inserts(self, pol: Policy, recs: list[RuleRecord],
+                       max_derived_rows: int | None = None) -> Update:
         self._tables_cache.pop(pol.name, None)
         update = Update()
         facts: dict[RelKey, set[Row]] = {}
@@ -439,15 +444,63 @@ class Runtime:
             if rec.is_fact:
                 lit = rec.prepared
                 facts.setdefault((pol.name, lit.table), set()).add(lit.values())
-        if facts:
-            update.merge(self._to_update(self.program.update_facts(adds=facts)))
-        for rec in recs:
-            if rec.is_fact or not rec.evaluated:
-                continue
-            crule = self._compile(pol.name, rec.prepared, rec.existential, rule_id=rec.id)
-            self._watch_head(pol.name, rec.prepared)
-            update.merge(self._to_update(self.program.add_rule(crule)))
+        watched: list[Rule] = []
+        self.program.max_rows = max_derived_rows
+        try:
+            if facts:
+                update.merge(self._to_update(self.program.update_facts(adds=facts)))
+            for rec in recs:
+                if rec.is_fact or not rec.evaluated:
+                    continue
+                crule = self._compile(pol.name, rec.prepared, rec.existential, rule_id=rec.id)
+                self._watch_head(pol.name, rec.prepared)
+                watched.append(rec.prepared)
+                update.merge(self._to_update(self.program.add_rule(crule)))
+        except DerivationLimit as e:
+            self._undo_inserts(pol, recs, facts, watched)
+            policy, table = e.key
+            raise RowLimitExceeded(
+                f"Refused: table {policy}:{table} would hold more than {e.limit} rows "
+                f"(the limit on rows a table may derive); nothing was changed",
+                data={"policy": policy, "table": table, "limit": e.limit}) from None
+        finally:
+            self.program.max_rows = None
         return update
+
+    def _undo_inserts(self, pol: Policy, recs: list[RuleRecord],
+                      facts: dict[RelKey, set[Row]], watched: list[Rule]) -> None:
+        """Take back an insert whose evaluation stopped half way (a derivation limit): the
+        records go, and the program is rebuilt from the rules and facts it had before (the
+        stopped pass left it inconsistent)."""
+        for rec in recs:
+            pol.rules.pop(rec.id, None)
+            key = statement_key(rec.prepared)
+            if pol.by_key.get(key) == rec.id:
+                del pol.by_key[key]
+            self._use_arity(rec, -1)
+        for rule in watched:
+            self._unwatch_head(pol.name, rule)
+        self._tables_cache.pop(pol.name, None)
+        self._rebuild_program(drop_rules={rec.id for rec in recs}, drop_facts=facts)
+
+    def _rebuild_program(self, drop_rules: set[str], drop_facts: dict[RelKey, set[Row]]
+                         ) -> None:
+        old = self.program
+        facts: dict[RelKey, set[Row]] = {}
+        for key, rel in old.relations.items():
+            rows = set(rel.facts) - drop_facts.get(key, set())
+            if rows:
+                facts[key] = rows
+        new = Program()
+        with new.paused_gc():
+            for key in old.watched:
+                new.watch(key)
+            for rule_id, crule in old.rules.items():
+                if rule_id not in drop_rules:
+                    new.add_rule(crule)
+            if facts:
+                new.update_facts(adds=facts)
+        self.program = new
 
     def _watch_head(self, policy: str, rule: Rule) -> None:
         head = rule.head

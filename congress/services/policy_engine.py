@@ -65,6 +65,9 @@ class PolicyEngineService(DatabaseSync, ChangeWriter, DatasourceData, ActionDisp
         self.db = db
         self.conf = conf
         self.rt = runtime or Runtime()
+        #: rows a table may derive after a policy change made through the API (0: no limit);
+        #: policies loaded from the database are never refused
+        self.max_derived_rows: int | None = getattr(conf, "max_derived_rows", 0) or None
         self.lock = threading.RLock()
         self._applied = threading.Condition(self.lock)  # notified when data is applied
         self.policy_revision = 0
@@ -161,7 +164,8 @@ class PolicyEngineService(DatabaseSync, ChangeWriter, DatasourceData, ActionDisp
                     ids.append(rid)
                 update = self.rt.insert(name, items, ids=ids,
                                         names=[r.get("name") for r in rules],
-                                        comments=[r.get("comment") for r in rules])
+                                        comments=[r.get("comment") for r in rules],
+                                        max_derived_rows=self.max_derived_rows)
             except Exception:
                 undo()
                 raise
@@ -296,7 +300,7 @@ class PolicyEngineService(DatabaseSync, ChangeWriter, DatasourceData, ActionDisp
         def apply(conn: Any) -> Any:
             self._rule_policy(pname)
             update = self.rt.insert(pname, [(rule, stmt)], ids=[rid], names=[name],
-                                    comments=[comment])
+                                    comments=[comment], max_derived_rows=self.max_derived_rows)
             rec = update.records[0]
 
             def undo() -> None:

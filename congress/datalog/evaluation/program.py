@@ -58,6 +58,18 @@ from congress.datalog.evaluation.structure import DependencyGraph
 __all__ = ["Changes", "Key", "Program", "Row"]
 
 
+class DerivationLimit(Exception):
+    """A derived relation would hold more than ``Program.max_rows`` rows. Raised in the middle
+    of a propagation pass: the program is then inconsistent and must be rebuilt by its owner
+    (``Runtime`` does)."""
+
+    def __init__(self, key: Key, rows: int, limit: int) -> None:
+        super().__init__(f"{key!r} would hold {rows} rows (limit {limit})")
+        self.key = key
+        self.rows = rows
+        self.limit = limit
+
+
 class Program(DependencyGraph):
     """Relations and rules of one Datalog program, every derived relation kept up to date."""
 
@@ -74,6 +86,15 @@ class Program(DependencyGraph):
         self.stats = defaultdict(int)
         self._dispatch: dict[Key, Any] = {}
         self._gc_depth = 0
+        #: most rows a derived relation may hold; checked before a pass applies a relation's
+        #: change (None: no limit)
+        self.max_rows: int | None = None
+
+    def check_size(self, key: Key, rows: int) -> None:
+        """DerivationLimit if derived relation ``key`` would hold ``rows`` rows."""
+        limit = self.max_rows
+        if limit is not None and rows > limit:
+            raise DerivationLimit(key, rows, limit)
 
     # ================================================================== batches
     @contextlib.contextmanager

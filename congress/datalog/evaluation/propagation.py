@@ -167,6 +167,8 @@ class Propagation(RecursiveComponents):
                 raise AssertionError(f"negative derivation count for {key} {row}")
             else:
                 rows[row] = new
+        if ins and self.p.max_rows is not None:
+            self.p.check_size(key, len(rows) + len(ins) - len(dels))
         if dels:
             rel.remove_many(dels)
         if ins:

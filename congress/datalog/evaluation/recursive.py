@@ -86,6 +86,8 @@ class RecursiveComponents:
         for x, reach in sets.items():
             new.update(zip(zip(itertools.repeat(x), reach), itertools.repeat(1)))
         rel = p.relation(head)
+        if p.max_rows is not None:
+            p.check_size(head, len(new))
         old = rel.rows
         if not old:
             ins = new
@@ -209,6 +211,8 @@ class RecursiveComponents:
             rnd += 1
             for key, rows in current.items():
                 rel = p.relation(key)
+                if p.max_rows is not None:
+                    p.check_size(key, len(rel.rows) + len(rows))
                 if isinstance(rows, dict):
                     rel.insert_many(rows)
                 else:
