@@ -13,6 +13,7 @@ import importlib
 import json
 from typing import Any
 
+from congress import exceptions
 from congress.exceptions import CongressError
 
 REMOTE_ERROR_CODE = "remote_error"
@@ -87,3 +88,11 @@ def error_from_wire(data: dict[str, Any], service_id: str) -> CongressError:
     if "errors" in data:
         exc.errors = [error_from_wire(e, service_id) for e in data["errors"]]
     return exc
+
+
+def service_not_found(service_id: str) -> exceptions.ServiceNotFound:
+    return exceptions.ServiceNotFound(f"service '{service_id}' could not be found")
+
+
+def timed_out(service_id: str) -> exceptions.RpcTimeout:
+    return exceptions.RpcTimeout(f"Request to service '{service_id}' timed out")

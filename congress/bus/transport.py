@@ -20,6 +20,9 @@ from oslo_serialization import jsonutils  # noqa: E402
 
 LOG = logging.getLogger(__name__)
 
+CALL_RETRY = 2        # connection attempts of a call/cast before giving up (broker down)
+FANOUT_RETRY = 1      # same for heartbeats and table updates (losses are repaired later)
+
 EXCHANGE = "congress"
 _INPROCESS_SCHEMES = ("inprocess", "fake")
 _SAFE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")

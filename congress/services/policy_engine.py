@@ -183,8 +183,9 @@ class PolicyEngineService(DatabaseSync, ChangeWriter, DatasourceData, ActionDisp
     def _policy(self, policy: str, plain: bool = False) -> Any:
         """A policy by name or id.
 
-        Unknown: PolicyNotFound (the original's 1020 ``policy_not_exist``, for rules, tables,
-        rows) or, with ``plain``, a plain 404 (policy GET/DELETE answered ``Not Found::...``).
+        Unknown: PolicyNotFound (error 1020 ``policy_not_exist``, as OpenStack Congress answers
+        for rules, tables, rows) or, with ``plain``, a plain 404 (policy GET/DELETE answered
+        ``Not Found::...``).
         """
         pol = self.rt.policies.get(policy)
         if pol is None:
