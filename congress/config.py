@@ -75,6 +75,11 @@ core_opts = [
                     "Checked for changes made through the API; policies already stored load "
                     "whatever their size, and datasource updates are never refused. 0: no "
                     "limit."),
+    cfg.FloatOpt("max_simulate_seconds", default=5.0, min=0,
+                 help="Longest a simulate request may spend evaluating its sequence (it holds "
+                      "the policy engine meanwhile); past it the simulation stops, answers 400 "
+                      "and leaves no trace. max_derived_rows bounds what it derives too. 0: no "
+                      "limit."),
     cfg.ListOpt("drivers", default=[],
                 help="Datasource driver ids that may be instantiated. Empty means every "
                      "driver Congress ships (minus disabled_drivers)."),

@@ -286,6 +286,13 @@ class RowLimitExceeded(PolicyError):
     api_name = None     # not a syntax error: "Bad Request::<message>", error_code 400
 
 
+class TimeLimitExceeded(PolicyError):
+    """An evaluation (a simulate) took longer than the operator allows."""
+
+    code = "time_limit_exceeded"
+    api_name = None
+
+
 class PolicyValidationError(PolicyError):
     """Several problems found in one request; ``errors`` holds each of them.
 

@@ -33,7 +33,11 @@ from congress.datalog.evaluation.codegen import (
     CLit,
     CRule,
 )
-from congress.datalog.evaluation.program import DerivationLimit, Program
+from congress.datalog.evaluation.program import (
+    DerivationLimit,
+    EvaluationStopped,
+    Program,
+)
 from congress.datalog.parser import parse_atom, parse_statements
 from congress.exceptions import (
     HeadError,
@@ -445,7 +449,9 @@ class Runtime:
                 lit = rec.prepared
                 facts.setdefault((pol.name, lit.table), set()).add(lit.values())
         watched: list[Rule] = []
-        self.program.max_rows = max_derived_rows
+        previous = self.program.max_rows
+        if max_derived_rows is not None:
+            self.program.max_rows = max_derived_rows
         try:
             if facts:
                 update.merge(self._to_update(self.program.update_facts(adds=facts)))
@@ -456,16 +462,22 @@ class Runtime:
                 self._watch_head(pol.name, rec.prepared)
                 watched.append(rec.prepared)
                 update.merge(self._to_update(self.program.add_rule(crule)))
-        except DerivationLimit as e:
+        except EvaluationStopped as e:
             self._undo_inserts(pol, recs, facts, watched)
-            policy, table = e.key
-            raise RowLimitExceeded(
-                f"Refused: table {policy}:{table} would hold more than {e.limit} rows "
-                f"(the limit on rows a table may derive); nothing was changed",
-                data={"policy": policy, "table": table, "limit": e.limit}) from None
+            raise self.limit_error(e) from None
         finally:
-            self.program.max_rows = None
+            self.program.max_rows = previous
         return update
+
+    @staticmethod
+    def limit_error(stop: EvaluationStopped) -> PolicyError:
+        """The API error for an evaluation stopped by a limit."""
+        assert isinstance(stop, DerivationLimit)
+        policy, table = stop.key
+        return RowLimitExceeded(
+            f"Refused: table {policy}:{table} would hold more than {stop.limit} rows "
+            f"(the limit on rows a table may derive); nothing was changed",
+            data={"policy": policy, "table": table, "limit": stop.limit})
 
     def _undo_inserts(self, pol: Policy, recs: list[RuleRecord],
                       facts: dict[RelKey, set[Row]], watched: list[Rule]) -> None:
@@ -483,14 +495,22 @@ class Runtime:
         self._tables_cache.pop(pol.name, None)
         self._rebuild_program(drop_rules={rec.id for rec in recs}, drop_facts=facts)
 
-    def _rebuild_program(self, drop_rules: set[str], drop_facts: dict[RelKey, set[Row]]
-                         ) -> None:
+    def rebuild_program(self, drop_facts: dict[RelKey, set[Row]] | None = None,
+                        add_facts: dict[RelKey, set[Row]] | None = None) -> None:
+        """Rebuild the program from its rules and facts, the facts changed as given: how a
+        pass stopped half way (EvaluationStopped) is taken back."""
+        self._rebuild_program(set(), drop_facts or {}, add_facts or {})
+
+    def _rebuild_program(self, drop_rules: set[str], drop_facts: dict[RelKey, set[Row]],
+                         add_facts: dict[RelKey, set[Row]] | None = None) -> None:
         old = self.program
         facts: dict[RelKey, set[Row]] = {}
         for key, rel in old.relations.items():
             rows = set(rel.facts) - drop_facts.get(key, set())
             if rows:
                 facts[key] = rows
+        for key, rows in (add_facts or {}).items():
+            facts.setdefault(key, set()).update(rows)
         new = Program()
         with new.paused_gc():
             for key in old.watched:
@@ -500,6 +520,7 @@ class Runtime:
                     new.add_rule(crule)
             if facts:
                 new.update_facts(adds=facts)
+        new.max_rows = old.max_rows
         self.program = new
 
     def _watch_head(self, policy: str, rule: Rule) -> None:

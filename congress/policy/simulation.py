@@ -8,12 +8,20 @@ undone in reverse order, so the state afterwards is exactly what it was.
 from __future__ import annotations
 
 import itertools
+import time
 from typing import TYPE_CHECKING, Any
 
 from congress.datalog.ast import Constant, Literal, Rule, Statement
+from congress.datalog.evaluation.program import EvaluationStopped
 from congress.datalog.evaluation.topdown import Solver, Tracer, plug
 from congress.datalog.parser import parse_statements
-from congress.exceptions import CongressError, PolicyError, SimulateError
+from congress.exceptions import (
+    CongressError,
+    PolicyError,
+    RowLimitExceeded,
+    SimulateError,
+    TimeLimitExceeded,
+)
 from congress.policy import kinds
 from congress.policy.explain import trace_query, tracer_for
 
@@ -24,17 +32,30 @@ _skolem = itertools.count(1)
 
 
 def simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy: str,
-             delta: bool = False, trace: bool = False) -> tuple[list[str], str | None]:
+             delta: bool = False, trace: bool = False, *, max_rows: int | None = None,
+             max_seconds: float | None = None) -> tuple[list[str], str | None]:
+    """``max_rows``: most rows a derived table may hold while the sequence is applied;
+    ``max_seconds``: longest the sequence may take to evaluate. Past either the simulation
+    stops (RowLimitExceeded / TimeLimitExceeded) and the state is as before."""
     try:
-        return _simulate(rt, policy, query, sequence, action_policy, delta, trace)
+        return _simulate(rt, policy, query, sequence, action_policy, delta, trace,
+                         max_rows, max_seconds)
     except SimulateError:
         raise
+    except RowLimitExceeded:
+        raise
+    except TimeLimitExceeded as e:
+        raise TimeLimitExceeded(
+            f"Refused: the simulation ran longer than {max_seconds:g} s (the limit on the time "
+            "a simulate may take); nothing was changed",
+            data={"limit_seconds": max_seconds}) from e
     except CongressError as e:
         raise SimulateError(e.message, position=e.position) from e
 
 
 def _simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy: str,
-              delta: bool, trace: bool) -> tuple[list[str], str | None]:
+              delta: bool, trace: bool, max_rows: int | None = None,
+              max_seconds: float | None = None) -> tuple[list[str], str | None]:
     rt.get_policy(policy)
     actpol = rt.get_policy(action_policy)
     qs = parse_statements(query)
@@ -59,7 +80,13 @@ def _simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy
     undo: list[tuple[str, Any]] = []
     saved_listeners = rt.action_listeners
     saved_revision = rt.revision
+    saved_limit = rt.program.max_rows
     rt.action_listeners = []
+    if max_rows is not None:
+        rt.program.max_rows = max_rows
+    # checked between updates: a pass runs to its end (max_rows bounds it), so stopping never
+    # leaves the program half-updated
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
     try:
         declared = {row[0] for row in rt.program.rows((action_policy, "action")) if row}
         results: list[tuple] = []
@@ -68,7 +95,7 @@ def _simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy
             if table not in declared:
                 if not _is_update(elem):
                     raise SimulateError(f"Sequence contained non-action, non-update: {elem}")
-                _apply_update(rt, policy, elem, undo)
+                _apply_update(rt, policy, elem, undo, deadline)
                 continue
             scratch: dict[str, list[tuple]] = {}
             if isinstance(elem, Literal):
@@ -88,7 +115,7 @@ def _simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy
                         scratch.setdefault(h.table, []).append(h.values())
             updates, results = _consequences(rt, policy, actpol.name, scratch)
             for u in updates:
-                _apply_update(rt, policy, u, undo)
+                _apply_update(rt, policy, u, undo, deadline)
         answers = rt.query(policy, q)
         if tracer:
             tracer.runtime(f"** Simulate: Querying {q}")
@@ -96,8 +123,11 @@ def _simulate(rt: Runtime, policy: str, query: str, sequence: str, action_policy
             tracer.runtime(f"Result of {q} is {_iterstr(sorted(answers))}")
             tracer.runtime("** Simulate: Rolling back")
     finally:
+        # taking back what was applied is never limited
+        rt.program.max_rows = None
         for kind, item in reversed(undo):
             _undo(rt, kind, item)
+        rt.program.max_rows = saved_limit
         rt.action_listeners = saved_listeners
         rt.revision = saved_revision
     if delta:
@@ -208,7 +238,10 @@ def _consequences(rt: Runtime, target: str, action_policy: str, scratch: dict
     return list(deletes.values()) + list(inserts.values()), results
 
 
-def _apply_update(rt: Runtime, target: str, elem: Statement, undo: list) -> None:
+def _apply_update(rt: Runtime, target: str, elem: Statement, undo: list,
+                  deadline: float | None = None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise TimeLimitExceeded("the simulation ran out of time")
     insert = (elem.head if isinstance(elem, Rule) else elem).table.endswith("+")
     if isinstance(elem, Rule):
         head = elem.head.drop_update()
@@ -223,7 +256,11 @@ def _apply_update(rt: Runtime, target: str, elem: Statement, undo: list) -> None
                 rec = rt.find_statement(policy, rule)
             except PolicyError:
                 return
-            rt.delete_rules(policy, [rec.id])
+            limit, rt.program.max_rows = rt.program.max_rows, None   # deletions run through
+            try:
+                rt.delete_rules(policy, [rec.id])
+            finally:
+                rt.program.max_rows = limit
             undo.append(("rule_delete", (policy, rec)))
         return
     atom = elem.drop_update()
@@ -239,16 +276,21 @@ def _apply_update(rt: Runtime, target: str, elem: Statement, undo: list) -> None
         raise SimulateError(f"Update {elem} has {len(row)} values; table {atom.table} of "
                             f"policy {policy} has {width} columns")
     rel = rt.program.relation(key)
-    if insert:
-        if row in rel.facts:
-            return
-        rt.program.update_facts(adds={key: [row]})
-        undo.append(("fact_insert", (key, row)))
-    else:
-        if row not in rel.facts:
-            return
-        rt.program.update_facts(dels={key: [row]})
-        undo.append(("fact_delete", (key, row)))
+    if (row in rel.facts) == insert:
+        return
+    try:
+        if insert:
+            rt.program.update_facts(adds={key: [row]})
+        else:
+            rt.program.update_facts(dels={key: [row]})
+    except EvaluationStopped as stop:
+        # the pass stopped half way: rebuild the program as it was before this update
+        if insert:
+            rt.rebuild_program(drop_facts={key: {row}})
+        else:
+            rt.rebuild_program(add_facts={key: {row}})
+        raise rt.limit_error(stop) from None
+    undo.append(("fact_insert" if insert else "fact_delete", (key, row)))
 
 
 def _undo(rt: Runtime, kind: str, item: Any) -> None:

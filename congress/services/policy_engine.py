@@ -414,8 +414,10 @@ class PolicyEngineService(DatabaseSync, ChangeWriter, DatasourceData, ActionDisp
                 pol = self._policy(policy)
             except exceptions.PolicyNotFound as e:
                 raise exceptions.SimulateError(e.message) from e
-            result, text = simulation.simulate(self.rt, pol.name, query, sequence,
-                                                 action_policy, delta=delta, trace=trace)
+            result, text = simulation.simulate(
+                self.rt, pol.name, query, sequence, action_policy, delta=delta, trace=trace,
+                max_rows=self.max_derived_rows,
+                max_seconds=getattr(self.conf, "max_simulate_seconds", 0) or None)
         out: dict[str, Any] = {"result": result}
         if trace:
             out["trace"] = text or ""

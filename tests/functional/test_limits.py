@@ -51,6 +51,15 @@ def test_cross_product_of_1000_rows_is_refused_and_rolled_back(srv) -> None:
                  {"rule": 'pair(x, y) :- host(x), inv:data(y), equal(x, "h1")'})
     assert r.status == 201, r
     assert len(srv.get("/v1/policies/classification/tables/pair/rows").json["results"]) == 1000
+    # a simulate that would derive the cross product stops too, and leaves nothing behind
+    r = srv.post("/v1/policies/classification?action=simulate", {
+        "query": "pair2(x, y)", "sequence": "pair2+(x, y) :- host(x), inv:data(y)",
+        "action_policy": "action"})
+    err = assert_error(r, 400, error_code=1007, data=True)     # the original's simulate code
+    assert err["message"].startswith("Error in simulate procedure::Refused: table "
+                                     "classification:pair2 would hold more than 100000 rows")
+    assert err["error_data"]["table"] == "pair2"
+    assert srv.get("/v1/policies/classification/tables/pair2/rows").status == 404
     srv.stop()
     srv.start()
     texts = sorted(x["rule"] for x in srv.get("/v1/policies/classification/rules")

@@ -58,10 +58,13 @@ from congress.datalog.evaluation.structure import DependencyGraph
 __all__ = ["Changes", "Key", "Program", "Row"]
 
 
-class DerivationLimit(Exception):
-    """A derived relation would hold more than ``Program.max_rows`` rows. Raised in the middle
-    of a propagation pass: the program is then inconsistent and must be rebuilt by its owner
-    (``Runtime`` does)."""
+class EvaluationStopped(Exception):
+    """A propagation pass stopped half way (a limit of the program was reached): the program is
+    then inconsistent and must be rebuilt by its owner (``Runtime`` does)."""
+
+
+class DerivationLimit(EvaluationStopped):
+    """A derived relation would hold more than ``Program.max_rows`` rows."""
 
     def __init__(self, key: Key, rows: int, limit: int) -> None:
         super().__init__(f"{key!r} would hold {rows} rows (limit {limit})")

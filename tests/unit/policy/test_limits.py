@@ -82,3 +82,53 @@ def test_recursive_rules_are_limited_too(rt) -> None:
 def test_no_limit_when_not_asked(rt) -> None:
     rt.insert("classification", "p(x, y) :- ok(x), ds:t(y), lt(y, 20)")
     assert len(rt.select("classification", "p")) == 20_000
+
+
+# --------------------------------------------------------------------------- simulate
+def test_simulate_stops_at_the_row_limit_and_leaves_no_trace(rt) -> None:
+    from congress.policy import simulation
+
+    rt.insert("classification", "pair(x, y) :- flag(x), ok(x), ok(y)")
+    before = snapshot(rt)
+    rules_before = {r.text for r in rt.rules("classification")}
+    seq = " ".join(f"flag+({i})" for i in range(30))
+    with pytest.raises(RowLimitExceeded) as err:
+        simulation.simulate(rt, "classification", "pair(x, y)", seq, "action",
+                            max_rows=10_000)
+    assert err.value.data["table"] == "pair"
+    assert snapshot(rt) == before
+    assert {r.text for r in rt.rules("classification")} == rules_before
+    assert rt.program.max_rows is None
+    # under the limit it answers, and the state is still as before afterwards
+    result, _ = simulation.simulate(rt, "classification", "pair(x, 5)", "flag+(1) flag+(2)",
+                                    "action", max_rows=10_000)
+    assert sorted(result) == ["pair(1, 5)", "pair(2, 5)"]
+    result, _ = simulation.simulate(rt, "classification", "pair(1, y)", "flag+(1)",
+                                    "action", max_rows=10_000)
+    assert len(result) == 1000
+    assert snapshot(rt) == before
+
+
+def test_simulate_rule_insert_over_the_limit_is_taken_back(rt) -> None:
+    from congress.policy import simulation
+
+    before = snapshot(rt)
+    with pytest.raises(RowLimitExceeded):
+        simulation.simulate(rt, "classification", "p(x)", "p+(x, y) :- ok(x), ds:t(y)",
+                            "action", max_rows=10_000)
+    assert snapshot(rt) == before
+    assert {r.text for r in rt.rules("classification")} == {"ok(x) :- ds:t(x)"}
+
+
+def test_simulate_stops_at_its_time_limit(rt) -> None:
+    from congress.exceptions import TimeLimitExceeded
+    from congress.policy import simulation
+
+    rt.insert("graph", "reach(x, y) :- ds:e(x, y)\nreach(x, z) :- reach(x, y), ds:e(y, z)")
+    before = snapshot(rt)
+    seq = " ".join(f"ds:e+({i}, {i + 1})" for i in range(300, 999))
+    with pytest.raises(TimeLimitExceeded) as err:
+        simulation.simulate(rt, "graph", "reach(0, 999)", seq, "action", max_seconds=0.2)
+    assert err.value.data == {"limit_seconds": 0.2}
+    assert "longer than 0.2 s" in err.value.message
+    assert snapshot(rt) == before
