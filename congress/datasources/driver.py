@@ -357,12 +357,7 @@ class DataSourceDriver(bus.Service):
         return {"tables": api_tables(self._schema)}
 
     def get_table_spec(self, table: str) -> dict[str, Any]:
-        cols = self._schema.get(table)
-        if cols is None:
-            raise exceptions.NotFound(
-                f"Table '{table}' for datasource '{self.name}' has no schema ",
-                code="table_not_found")
-        return {"table_id": table, "columns": api_columns(cols)}
+        return table_spec(self.name, self._schema, table)
 
     def get_actions(self) -> dict[str, Any]:
         return {"results": self.executor.list_actions()}
@@ -443,6 +438,17 @@ def api_columns(cols: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def api_tables(schema: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     return [{"table_id": t, "columns": api_columns(cols)} for t, cols in schema.items()]
+
+
+def table_spec(datasource: str, schema: Mapping[str, list[dict[str, Any]]],
+               table: str) -> dict[str, Any]:
+    """The API's description of one table of a datasource's schema (404 if it has none)."""
+    cols = schema.get(table)
+    if cols is None:
+        raise exceptions.NotFound(
+            f"Table '{table}' for datasource '{datasource}' has no schema ",
+            code="table_not_found")
+    return {"table_id": table, "columns": api_columns(cols)}
 
 
 # =========================================================================== polling

@@ -34,7 +34,7 @@ from congress import bus, exceptions
 from congress.bus import engine_client
 from congress.bus.service_ids import DS_MANAGER
 from congress.datasources import registry
-from congress.datasources.driver import DataSourceDriver, api_columns, api_tables
+from congress.datasources.driver import DataSourceDriver, api_tables, table_spec
 from congress.datasources.execution import actions_of
 from congress.db import crypto
 from congress.db import datasources as ds_db
@@ -96,12 +96,7 @@ class FailedDatasource(bus.Service):
         return {"tables": api_tables(self._schema())}
 
     def get_table_spec(self, table: str) -> dict[str, Any]:
-        cols = self._schema().get(table)
-        if cols is None:
-            raise exceptions.NotFound(
-                f"Table '{table}' for datasource '{self.name}' has no schema ",
-                code="table_not_found")
-        return {"table_id": table, "columns": api_columns(cols)}
+        return table_spec(self.name, self._schema(), table)
 
     def get_actions(self) -> dict[str, Any]:
         return {"results": actions_of(self.driver_cls) if self.driver_cls else []}
