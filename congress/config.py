@@ -80,6 +80,10 @@ core_opts = [
                       "the policy engine meanwhile); past it the simulation stops, answers 400 "
                       "and leaves no trace. max_derived_rows bounds what it derives too. 0: no "
                       "limit."),
+    cfg.IntOpt("max_rows_per_read", default=0, min=0,
+               help="Most rows one GET .../rows answers; more are read in pages (limit and "
+                    "marker query parameters, next_marker in the answer). 0: a read without "
+                    "limit answers every row, as OpenStack Congress did."),
     cfg.ListOpt("drivers", default=[],
                 help="Datasource driver ids that may be instantiated. Empty means every "
                      "driver Congress ships (minus disabled_drivers)."),

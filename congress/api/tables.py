@@ -11,6 +11,11 @@ Deliberate differences from OpenStack Congress (doc/api.md §Policy tables and r
   array.
 * Row elements (``.../rows/{row_id}``) support nothing: 501 for every method, as before.
 * A datasource segment may be a name or a UUID everywhere (resolved by ``_ds_manager``).
+* Rows can be read in pages: ``GET .../rows?limit=N`` answers the first ``N`` rows and, when
+  more remain, ``"next_marker": "<m>"``; ``?limit=N&marker=<m>`` answers the next page. With
+  ``max_rows_per_read`` set, no answer holds more rows than that (a read without ``limit``
+  gets the first page and its ``next_marker``). Pages follow the table's order, which holds
+  while the table does not change (the ``X-Congress-*-Revision`` headers say whether it did).
 """
 
 from __future__ import annotations
@@ -33,6 +38,32 @@ def _table_list(names: Any) -> Any:
 
 def _contains(names: Any, table_id: str) -> bool:
     return any((n.get("id") if isinstance(n, dict) else n) == table_id for n in names or ())
+
+
+def _page(req: falcon.Request, result: Any, cap: int) -> Any:
+    """The page of ``result`` (``{"results": [...]}``) that ``limit`` / ``marker`` ask for."""
+    limit_text = parsing.query_value(req, "limit")
+    marker_text = parsing.query_value(req, "marker")
+    if (limit_text is None and marker_text is None and not cap) \
+            or not isinstance(result, dict) or result.get("results") is None:
+        return result
+    limit = cap or None
+    if limit_text is not None:
+        if not limit_text.isdigit() or int(limit_text) < 1:
+            raise BadRequest("Query parameter 'limit' must be a positive integer")
+        limit = min(int(limit_text), cap) if cap else int(limit_text)
+    start = 0
+    if marker_text is not None:
+        if not marker_text.isdigit():
+            raise BadRequest("Query parameter 'marker' must be a 'next_marker' of an earlier "
+                             "page")
+        start = int(marker_text)
+    rows = result.get("results") or []
+    end = len(rows) if limit is None else start + limit
+    page = {**result, "results": list(rows[start:end])}
+    if end < len(rows):
+        page["next_marker"] = str(end)
+    return page
 
 
 def _rows(result: Any) -> Any:
@@ -75,7 +106,7 @@ class PolicyRows(Resource):
         result = _rows(self.engine.get_rows(policy_id, table_id, trace=trace))
         if trace and isinstance(result, dict) and not result.get("trace"):
             result = {**result, "trace": "Not available"}
-        send_collection(resp, result)
+        send_collection(resp, _page(req, result, self.state.conf.max_rows_per_read))
 
 
 class PolicyRow(Resource):
@@ -116,7 +147,8 @@ class DatasourceRows(Resource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, ds_id: str,
                table_id: str) -> None:
         service = self.datasource_name(ds_id)
-        send_collection(resp, _rows(self.call(service, "get_rows", table=table_id)))
+        send_collection(resp, _page(req, _rows(self.call(service, "get_rows", table=table_id)),
+                                    self.state.conf.max_rows_per_read))
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, ds_id: str,
                table_id: str) -> None:

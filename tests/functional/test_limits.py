@@ -60,6 +60,17 @@ def test_cross_product_of_1000_rows_is_refused_and_rolled_back(srv) -> None:
                                      "classification:pair2 would hold more than 100000 rows")
     assert err["error_data"]["table"] == "pair2"
     assert srv.get("/v1/policies/classification/tables/pair2/rows").status == 404
+    # the 1,000 rows read in pages
+    got, marker, pages = [], None, 0
+    while True:
+        query = "?limit=300" + (f"&marker={marker}" if marker else "")
+        body = srv.get("/v1/policies/classification/tables/pair/rows" + query).json
+        got += [tuple(r["data"]) for r in body["results"]]
+        pages += 1
+        marker = body.get("next_marker")
+        if marker is None:
+            break
+    assert pages == 4 and len(set(got)) == 1000
     srv.stop()
     srv.start()
     texts = sorted(x["rule"] for x in srv.get("/v1/policies/classification/rules")

@@ -194,3 +194,53 @@ def test_every_request_runs_with_a_bus_deadline(make_client, backend) -> None:
     assert client.simulate_get("/v1/policies").status_code == 200
     assert seen and seen[0] is not None and before + 7 < seen[0] <= time.monotonic() + 7.5
     assert availability.current_deadline() is None        # cleared after the request
+
+
+# --------------------------------------------------------------------------- paging
+def _fill(backend: Any, n: int) -> None:
+    backend.engine.rows[("classification", "big")] = [[f"r{i}"] for i in range(n)]
+
+
+def test_rows_paging_with_limit_and_marker(client, backend) -> None:
+    _fill(backend, 25)
+    path = "/v1/policies/classification/tables/big/rows"
+    seen: list[list[str]] = []
+    marker = None
+    pages = 0
+    while True:
+        query = "limit=10" + (f"&marker={marker}" if marker else "")
+        result = client.simulate_get(path, query_string=query)
+        assert result.status_code == 200, result.text
+        body = result.json
+        seen += [r["data"] for r in body["results"]]
+        pages += 1
+        marker = body.get("next_marker")
+        if marker is None:
+            break
+    assert pages == 3 and seen == [[f"r{i}"] for i in range(25)]
+    # without limit (and without max_rows_per_read): every row, no marker, as before
+    body = client.simulate_get(path).json
+    assert len(body["results"]) == 25 and "next_marker" not in body
+
+
+@pytest.mark.parametrize("query, message", [
+    ("limit=0", "Query parameter 'limit' must be a positive integer"),
+    ("limit=x", "Query parameter 'limit' must be a positive integer"),
+    ("marker=-1", "Query parameter 'marker' must be a 'next_marker' of an earlier page"),
+])
+def test_bad_paging_parameters_are_400(client, backend, query, message) -> None:
+    _fill(backend, 3)
+    result = client.simulate_get("/v1/policies/classification/tables/big/rows",
+                                 query_string=query)
+    assert result.status_code == 400
+    assert error_of(result)["message"] == "Bad Request::" + message
+
+
+def test_max_rows_per_read_caps_every_answer(make_client, backend) -> None:
+    client = make_client(max_rows_per_read=10)
+    _fill(backend, 25)
+    body = client.simulate_get("/v1/policies/classification/tables/big/rows").json
+    assert len(body["results"]) == 10 and body["next_marker"] == "10"
+    body = client.simulate_get("/v1/policies/classification/tables/big/rows",
+                               query_string="limit=500&marker=20").json
+    assert len(body["results"]) == 5 and "next_marker" not in body
