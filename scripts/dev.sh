@@ -214,7 +214,7 @@ case "$cmd" in
     test-e2e)
         setup_python
         setup_lab_tools
-        exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/e2e "$@"
+        exec env CONGRESS_E2E=1 "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/e2e "$@"
         ;;
     server)
         setup_python
