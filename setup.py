@@ -47,6 +47,7 @@ setup(
             "hypothesis>=6",
             "ruff>=0.4",
             "import-linter>=2.1",
+            "schemathesis>=4,<5",       # tests/functional/test_openapi.py
         ],
     },
     entry_points={

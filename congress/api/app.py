@@ -20,7 +20,17 @@ from typing import Any
 import falcon
 
 from congress import config
-from congress.api import auth, datasources, drivers, library, policies, rules, tables, versions
+from congress.api import (
+    auth,
+    datasources,
+    drivers,
+    library,
+    openapi,
+    policies,
+    rules,
+    tables,
+    versions,
+)
 from congress.api.base import ApiState, Backend, Resource
 from congress.api.errors import handle_exception
 from congress.api.healthcheck import Healthcheck
@@ -117,6 +127,7 @@ def create_app(conf: Any, backend: Backend) -> falcon.App:
     routes += SYSTEM_ROUTES
     for template, resource_cls in routes:
         app.add_route(template, resource_cls(state))
+    app.add_route("/v1/openapi.json", openapi.OpenApi(state, routes))
     app.add_route("/healthcheck", Healthcheck(state))
     app.add_sink(versions.versions_sink, versions.SINK_PREFIX)
 

@@ -50,6 +50,73 @@ POLICY_SCHEMA: dict[str, Any] = {
 
 _POLICY_VALIDATOR = jsonschema.Draft7Validator(POLICY_SCHEMA)
 
+# The other bodies, as the resources check them field by field (their error messages are the
+# API's); /v1/openapi.json publishes these schemas.
+_NAME_255 = {"type": "string", "maxLength": 255}
+
+#: ``POST /v1/policies`` (with ``rules`` the body must also satisfy POLICY_SCHEMA)
+POLICY_CREATE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["name"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 255},
+        "abbreviation": {"type": "string", "minLength": 1, "maxLength": 5},
+        "kind": {"type": "string", "enum": list(kinds.ALL)},
+        "description": {"type": "string"},
+        "rules": POLICY_SCHEMA["properties"]["rules"],
+    },
+}
+
+#: ``POST /v1/policies/{policy_id}/rules``
+RULE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["rule"],
+    "additionalProperties": False,
+    "properties": {"rule": {"type": "string"}, "name": _NAME_255, "comment": _NAME_255},
+}
+
+#: ``POST /v1/policies/{policy_id}?action=simulate``
+SIMULATE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["query", "sequence", "action_policy"],
+    "additionalProperties": False,
+    "properties": {"query": {"type": "string"}, "sequence": {"type": "string"},
+                   "action_policy": {"type": "string"}},
+}
+
+#: ``POST ...?action=execute`` of a policy or a datasource
+EXECUTE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["name"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string"},
+        "args": {"type": "object", "additionalProperties": False,
+                 "properties": {"positional": {"type": "array"},
+                                "named": {"type": "object"}}},
+    },
+}
+
+#: ``POST /v1/data-sources``
+DATASOURCE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "driver"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string"},
+        "driver": {"type": "string"},
+        "config": {"type": "object", "additionalProperties": {
+            "type": ["string", "number", "boolean", "null"]}},
+        "description": {"type": ["string", "null"]},
+        "enabled": {"type": "boolean"},
+        "type": {"type": ["string", "null"]},
+    },
+}
+
+#: ``PUT /v1/data-sources/{ds_id}/tables/{table_id}/rows``
+ROWS_SCHEMA: dict[str, Any] = {"type": "array"}
+
 
 #: the largest rule text stored (the database column's limit), checked before any parsing
 RULE_MAX_BYTES = 65535
