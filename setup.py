@@ -38,6 +38,7 @@ setup(
         "openstacksdk>=0.101",
         "keystoneauth1>=5.1",
         "requests>=2.28",
+        "prometheus-client>=0.16",      # GET /metrics
     ],
     extras_require={
         # kept so that `pip install .[server]` still works; the server needs no extra now

@@ -84,6 +84,10 @@ core_opts = [
                help="Most rows one GET .../rows answers; more are read in pages (limit and "
                     "marker query parameters, next_marker in the answer). 0: a read without "
                     "limit answers every row, as OpenStack Congress did."),
+    cfg.BoolOpt("metrics_unauthenticated", default=False,
+                help="Serve GET /metrics (Prometheus) without a token when auth_strategy = "
+                     "keystone, for a scraper on a trusted network. False: /metrics needs a "
+                     "token and the get_v1 API policy like /v1."),
     cfg.ListOpt("drivers", default=[],
                 help="Datasource driver ids that may be instantiated. Empty means every "
                      "driver Congress ships (minus disabled_drivers)."),

@@ -25,6 +25,7 @@ from congress.api import (
     datasources,
     drivers,
     library,
+    metrics,
     openapi,
     policies,
     rules,
@@ -110,7 +111,8 @@ def create_app(conf: Any, backend: Backend) -> falcon.App:
     keystone = strategy == "keystone"
     if keystone:
         enforcer = auth.make_enforcer(conf)
-        middleware += [auth.KeystoneContextMiddleware(enforcer),
+        protected = () if conf.metrics_unauthenticated else ("/metrics",)
+        middleware += [auth.KeystoneContextMiddleware(enforcer, protected),
                        auth.PolicyMiddleware(enforcer)]
     else:
         LOG.warning("auth_strategy = noauth: the Congress API trusts every request; "
@@ -128,6 +130,7 @@ def create_app(conf: Any, backend: Backend) -> falcon.App:
     for template, resource_cls in routes:
         app.add_route(template, resource_cls(state))
     app.add_route("/v1/openapi.json", openapi.OpenApi(state, routes))
+    app.add_route("/metrics", metrics.Metrics(state, public=conf.metrics_unauthenticated))
     app.add_route("/healthcheck", Healthcheck(state))
     app.add_sink(versions.versions_sink, versions.SINK_PREFIX)
 

@@ -103,11 +103,12 @@ def authtoken_wrapper(conf: cfg.ConfigOpts) -> Callable[[WSGIApp], WSGIApp]:
 
 
 class KeystoneContextMiddleware:
-    def __init__(self, enforcer: policy.Enforcer) -> None:
+    def __init__(self, enforcer: policy.Enforcer, protected: tuple[str, ...] = ()) -> None:
         self.enforcer = enforcer
+        self.protected = protected        # paths outside /v1 that need a token too
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
-        if not is_api_path(req.path):
+        if not is_api_path(req.path) and req.path not in self.protected:
             return
         user_id = req.get_header("X_USER_ID")
         identity = req.get_header("X_IDENTITY_STATUS")

@@ -31,7 +31,7 @@ from typing import Any
 
 import falcon
 
-from congress.api import parsing
+from congress.api import metrics, parsing
 from congress.api.base import ApiState
 from congress.api.errors import MethodNotSupported
 from congress.bus import availability
@@ -92,6 +92,7 @@ class RequestMiddleware:
         node = info.get("node_id")
         started = getattr(req.context, "started", None)
         elapsed_ms = (time.monotonic() - started) * 1000 if started is not None else 0.0
+        metrics.observe(req, status, elapsed_ms / 1000)
         # INFO records what changed and what failed; successful reads (and load balancer
         # probes) are DEBUG: at thousands per second they would drown the log and, through
         # the handler lock, slow every request thread down

@@ -21,7 +21,7 @@ from typing import Any
 
 from congress import exceptions
 from congress.bus import availability as av
-from congress.bus import errors, inprocess
+from congress.bus import errors, inprocess, metrics
 from congress.bus import transport as tp
 from congress.bus.context import CallerContext, caller_scope
 from congress.bus.errors import REMOTE_ERROR_CODE, error_from_wire, error_to_wire
@@ -101,14 +101,14 @@ class Rpc:
         as the service becomes unavailable or the deadline passes (503 in every case)."""
         problem = self._unavailable(service_id, node_id)
         if problem is not None:
-            raise av.ServiceDown(f"Service '{service_id}' is unavailable: {problem}")
+            raise self._refused(service_id, f"Service '{service_id}' is unavailable: {problem}")
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise errors.timed_out(service_id)
         if not self._known(service_id, node_id):
             self._ping(service_id, node_id, timeout=min(self.ping_timeout, remaining))
         if not av.hold(self._limiter, service_id):
-            raise av.ServiceDown(
+            raise self._refused(service_id,
                 f"Service '{service_id}' is unavailable: {self._limiter.limit} requests "
                 "are already waiting for it", retry_after=1.0)
         future = self._deadline_executor().submit(
@@ -124,7 +124,7 @@ class Rpc:
             problem = self._unavailable(service_id, node_id)
             if problem is not None:
                 LOG.info("gave up waiting for %s.%s: %s", service_id, method, problem)
-                raise av.ServiceDown(f"Service '{service_id}' is unavailable: {problem}")
+                raise self._refused(service_id, f"Service '{service_id}' is unavailable: {problem}")
             if time.monotonic() >= deadline:
                 raise errors.timed_out(service_id)
 
@@ -195,15 +195,22 @@ class Rpc:
         except exceptions.RpcTimeout:
             raise errors.service_not_found(service_id) from None
 
+    @staticmethod
+    def _refused(service_id: str, message: str, **kwargs: Any) -> av.ServiceDown:
+        metrics.RPC_REFUSED.labels(service_id).inc()
+        return av.ServiceDown(message, **kwargs)
+
     def _rpc(self, service_id: str, method: str, kwargs: dict[str, Any], *, timeout: float,
              node_id: str | None) -> Any:
         client = self._client(tp.service_topic(service_id, self.bus_id)).prepare(
             server=node_id, timeout=timeout, retry=tp.CALL_RETRY)
         payload = tp.wire_copy(kwargs) if self.inprocess else kwargs
         LOG.debug("RPC %s.%s node=%s timeout=%s", service_id, method, node_id or "any", timeout)
+        started = time.monotonic()
         try:
             envelope = client.call(self._ctxt(), "bus_invoke", op=method, args=payload)
         except tp.MessagingTimeout:
+            metrics.RPC_TIMEOUTS.labels(service_id).inc()
             raise errors.timed_out(service_id) from None
         except tp.MessagingException as exc:
             if type(exc).__name__ == "RemoteError":
@@ -212,7 +219,10 @@ class Rpc:
                     f"{getattr(exc, 'value', exc)}", code=REMOTE_ERROR_CODE,
                     http_status=500) from None
             LOG.warning("Request %s to service %s failed: %s", method, service_id, exc)
+            metrics.RPC_TIMEOUTS.labels(service_id).inc()
             raise errors.timed_out(service_id) from None
+        finally:
+            metrics.RPC_SECONDS.labels(service_id).observe(time.monotonic() - started)
         if self.inprocess:
             envelope = tp.wire_copy(envelope)
         if not isinstance(envelope, dict):

@@ -12,6 +12,7 @@ from typing import Any
 
 from congress import exceptions
 from congress.policy.runtime import Update
+from congress.services import metrics
 
 LOG = logging.getLogger(__name__)
 
@@ -48,9 +49,11 @@ class ActionDispatch:
                                trigger={"policy": a.policy, "event": event,
                                         "row": list(a.args)})
             if event == "added":
+                metrics.ACTIONS.labels(a.service, "requested").inc()
                 LOG.info("requested action %s:%s%s (policy %s)", a.service, a.action,
                          list(a.args), a.policy)
         except Exception as e:
+            metrics.ACTIONS.labels(a.service, "failed").inc()
             LOG.warning("could not request action %s:%s%s: %s", a.service, a.action,
                         list(a.args), e)
 
@@ -83,5 +86,7 @@ class ActionDispatch:
         try:
             self.node_ref.cast(service, "request_execute", action=action, args=args,
                                requested_by=requested_by, trigger=None)
+            metrics.ACTIONS.labels(service, "requested").inc()
         except Exception as e:
+            metrics.ACTIONS.labels(service, "failed").inc()
             LOG.warning("could not request execute %s:%s: %s", service, action, e)

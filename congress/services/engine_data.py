@@ -13,6 +13,7 @@ from typing import Any
 
 from congress import exceptions
 from congress.bus import TableUpdate
+from congress.services import metrics
 
 LOG = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class DatasourceData:
         with self.lock:
             if publisher_id not in self.rt.policies:
                 return
+            started = time.monotonic()
             try:
                 if update.is_snapshot:
                     self.rt.replace_table(publisher_id, table, update.rows or (),
@@ -58,7 +60,11 @@ class DatasourceData:
                                         normalize=False)
             except exceptions.CongressError as e:
                 LOG.error("data for %s:%s rejected: %s", publisher_id, table, e)
+                metrics.DATA_REJECTED.labels(publisher_id).inc()
                 return
+            now = time.monotonic()
+            metrics.DATA_SECONDS.labels(publisher_id).observe(now - started)
+            self.data_applied_at[publisher_id] = now
             self.data_seqnums[(publisher_id, table)] = (update.incarnation, update.seqnum)
             self._applied.notify_all()
         LOG.debug("applied %s of %s:%s seq %d", "snapshot" if update.is_snapshot else "delta",

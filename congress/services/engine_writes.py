@@ -17,6 +17,7 @@ from typing import Any
 from congress.bus import engine_client
 from congress.db import api as db_api
 from congress.db import policies as db_policies
+from congress.services import metrics
 
 LOG = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class ChangeWriter:
         by one, so the refused one gets its error and the others go through). Under
         concurrent writers this replaces one commit per change by one per batch.
         """
+        started = time.monotonic()
         item = PendingChange(apply)
         with self._queue_lock:
             self._queue.append(item)
@@ -67,6 +69,7 @@ class ChangeWriter:
                                 continue
             if item.done:
                 break
+        metrics.CHANGE_SECONDS.observe(time.monotonic() - started)
         if item.error is not None:
             raise item.error
         if item.revision is not None:

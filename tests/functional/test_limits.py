@@ -76,3 +76,29 @@ def test_cross_product_of_1000_rows_is_refused_and_rolled_back(srv) -> None:
     texts = sorted(x["rule"] for x in srv.get("/v1/policies/classification/rules")
                    .json["results"])
     assert len(texts) == len(rules_before) + 1
+
+
+def test_metrics_of_a_live_server(srv) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    if srv.proc is None or srv.proc.poll() is not None:
+        srv.start()
+    assert srv.request("PUT", "/v1/data-sources/inv/tables/data/rows", [["m1"]]).status == 200
+    assert srv.post("/v1/policies/classification/rules",
+                    {"rule": "seen(x) :- inv:data(x)"}).status == 201
+    r = srv.get("/metrics")
+    assert r.status == 200, r
+    found = {}
+    for family in text_string_to_metric_families(r.raw.decode()):
+        for s in family.samples:
+            found.setdefault(s.name, []).append((s.labels, s.value))
+    rows = {lab["policy"]: v for lab, v in found["congress_policy_rows"]}
+    assert rows["inv"] >= 1 and rows["classification"] >= 1
+    ages = {lab["datasource"]: v for lab, v in found["congress_datasource_update_age_seconds"]}
+    assert 0 <= ages["inv"] < 60
+    assert any(lab["datasource"] == "inv" and v >= 1
+               for lab, v in found["congress_engine_data_update_seconds_count"])
+    assert any(lab == {"route": "/v1/data-sources/{ds_id}/tables/{table_id}/rows",
+                       "method": "PUT", "status": "200"} and v >= 1
+               for lab, v in found["congress_api_requests_total"])
+    assert found["congress_engine_change_seconds_count"][0][1] >= 1

@@ -1,0 +1,61 @@
+"""Prometheus metrics of the policy engines of this process (default registry, served by the
+API's ``/metrics``): evaluation time of policy changes and datasource updates, rows per policy,
+age of each datasource's last applied update, action requests."""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+
+_BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+CHANGE_SECONDS = Histogram(
+    "congress_engine_change_seconds",
+    "Policy and rule changes, database write and evaluation (seconds).", buckets=_BUCKETS)
+DATA_SECONDS = Histogram(
+    "congress_engine_data_update_seconds",
+    "Evaluation of datasource updates by the engine, by datasource (seconds).",
+    ["datasource"], buckets=_BUCKETS)
+DATA_REJECTED = Counter(
+    "congress_engine_data_rejected_total", "Datasource updates the engine could not apply.",
+    ["datasource"])
+ACTIONS = Counter(
+    "congress_actions_total",
+    "Actions derived by execute[...] rules or asked through the API, by outcome "
+    "(requested, not_executed, failed).", ["service", "outcome"])
+
+_ENGINES: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def track(engine: Any) -> None:
+    """Report rows and data ages of ``engine`` (a PolicyEngineService) at every scrape."""
+    _ENGINES.add(engine)
+
+
+class _EngineCollector:
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        rows = GaugeMetricFamily("congress_policy_rows",
+                                 "Rows (derived and facts) of each policy's tables.",
+                                 labels=["node", "policy"])
+        age = GaugeMetricFamily("congress_datasource_update_age_seconds",
+                                "Seconds since the engine applied an update of a datasource.",
+                                labels=["node", "datasource"])
+        now = time.monotonic()
+        for engine in list(_ENGINES):
+            per_policy: dict[str, int] = {}
+            for key, rel in list(engine.rt.program.relations.items()):
+                per_policy[key[0]] = per_policy.get(key[0], 0) + len(rel.rows)
+            for policy, count in sorted(per_policy.items()):
+                rows.add_metric([engine.node_id, policy], count)
+            for datasource, when in sorted(dict(engine.data_applied_at).items()):
+                age.add_metric([engine.node_id, datasource], now - when)
+        yield rows
+        yield age
+
+
+REGISTRY.register(_EngineCollector())
