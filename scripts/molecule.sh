@@ -63,6 +63,10 @@ roles)
 cluster)
     action=${2:-test}
     need_lab_tools
+    if [ ! -f build/debs/Packages ]; then
+        log "building the Congress packages (scripts/dev.sh debs)"
+        bash scripts/dev.sh debs --no-lintian >&2
+    fi
     cd "$ROOT/ansible"
     start=$(date +%s)
     molecule "$action" -s cluster

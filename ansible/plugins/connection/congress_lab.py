@@ -29,7 +29,9 @@ options:
     env:
       - name: CONGRESS_LAB_NAME
   lab_host:
-    description: Name of the host inside the lab; defaults to the inventory host name.
+    description: >-
+      Name of the host inside the lab, used when no lab host has the address ansible_host
+      (looked up first, so that delegate_to works); defaults to the inventory host name.
     type: str
     vars:
       - name: congress_lab_host
@@ -76,11 +78,11 @@ class Connection(ConnectionBase):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._leader = 0
+        self._lab_host = ""
 
     # ------------------------------------------------------------------ connecting
     def _find_leader(self) -> int:
         lab = self.get_option("lab")
-        host = self.get_option("lab_host") or self._play_context.remote_addr
         state_file = os.path.join(self.get_option("lab_work"), lab, "state.json")
         try:
             with open(state_file, encoding="utf-8") as f:
@@ -90,6 +92,12 @@ class Connection(ConnectionBase):
                 f"lab {lab!r} does not exist ({state_file} missing): "
                 f"boot it with 'python3 -m tests.e2e.lab up {lab} HOST ...'") from exc
         hosts = state.get("hosts", {})
+        # by address first: with delegate_to, the address is the delegated host's while the
+        # host name variables still name the original one
+        addr = self._play_context.remote_addr
+        by_addr = [name for name, h in hosts.items() if h.get("ip") == addr]
+        host = by_addr[0] if by_addr else self.get_option("lab_host")
+        self._lab_host = host
         if host not in hosts:
             raise AnsibleConnectionFailure(
                 f"lab {lab!r} has no host {host!r} (hosts: {', '.join(sorted(hosts)) or 'none'})")
@@ -101,7 +109,7 @@ class Connection(ConnectionBase):
     def _connect(self):
         if not self._connected:
             self._leader = self._find_leader()
-            display.vvv(f"CONGRESS_LAB: host {self.get_option('lab_host')} is PID {self._leader}",
+            display.vvv(f"CONGRESS_LAB: host {self._lab_host} is PID {self._leader}",
                         host=self._play_context.remote_addr)
             self._connected = True
         return self
@@ -119,7 +127,7 @@ class Connection(ConnectionBase):
     def exec_command(self, cmd, in_data=None, sudoable=True):
         super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
         self._connect()
-        display.vvv(f"EXEC {cmd}", host=self.get_option("lab_host"))
+        display.vvv(f"EXEC {cmd}", host=self._lab_host)
         # the command is a shell command line: run it with the host's /bin/sh
         return self._run(["/bin/sh", "-c", to_text(cmd, errors="surrogate_or_strict")],
                          stdin=in_data)
@@ -127,7 +135,7 @@ class Connection(ConnectionBase):
     def put_file(self, in_path, out_path):
         super().put_file(in_path, out_path)
         self._connect()
-        display.vvv(f"PUT {in_path} TO {out_path}", host=self.get_option("lab_host"))
+        display.vvv(f"PUT {in_path} TO {out_path}", host=self._lab_host)
         if not os.path.exists(to_bytes(in_path, errors="surrogate_or_strict")):
             raise AnsibleFileNotFound(f"file or module does not exist: {in_path}")
         with open(to_bytes(in_path, errors="surrogate_or_strict"), "rb") as f:
@@ -139,7 +147,7 @@ class Connection(ConnectionBase):
     def fetch_file(self, in_path, out_path):
         super().fetch_file(in_path, out_path)
         self._connect()
-        display.vvv(f"FETCH {in_path} TO {out_path}", host=self.get_option("lab_host"))
+        display.vvv(f"FETCH {in_path} TO {out_path}", host=self._lab_host)
         rc, out, err = self._run(["cat", "--", in_path])
         if rc != 0:
             raise AnsibleError(f"failed to read {in_path} in the lab host: {to_text(err)}")
