@@ -286,6 +286,55 @@ def test_server_install(debs):
         h.run("cd /root && OCF_ROOT=/usr/lib/ocf "
               "/usr/lib/ocf/resource.d/openstack/congress-datasource meta-data > md.xml && "
               "xmllint --noout --dtdvalid /usr/share/resource-agents/ra-api-1.dtd md.xml")
+        with step("1. OCF agent: exit codes, TERM then KILL"):
+            check_ocf_agent(h)
+
+
+FAKE_DSD = """#!/usr/bin/python3
+# A datasource node that ignores SIGTERM and reports the health in /root/fake-health.
+import json, os, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+status = sys.argv[sys.argv.index("--status-file") + 1]
+while True:
+    with open("/root/fake-health") as f:
+        healthy = f.read().strip() == "ok"
+    with open(status + ".tmp", "w") as f:
+        json.dump({"healthy": healthy, "bus": healthy}, f)
+    os.replace(status + ".tmp", status)
+    time.sleep(1)
+"""
+
+
+def check_ocf_agent(h: Host) -> None:
+    """The agent's exit codes and its TERM→KILL escalation, with a node that ignores TERM."""
+    agent = "/usr/lib/ocf/resource.d/openstack/congress-datasource"
+    h.write("/usr/local/bin/fake-dsd", FAKE_DSD, mode=0o755)
+    h.write("/root/fake-health", "ok\n")
+    h.run("chmod 755 /root && chmod 644 /root/fake-health")
+    env = ("OCF_ROOT=/usr/lib/ocf OCF_RESOURCE_INSTANCE=fake "
+           "OCF_RESKEY_binary=/usr/local/bin/fake-dsd OCF_RESKEY_CRM_meta_timeout=12000")
+
+    def rc(action: str, extra: str = "") -> int:
+        return h.run(f"env {env} {extra} {agent} {action}", check=False).returncode
+
+    assert rc("monitor") == 7                            # not running
+    assert rc("monitor", "OCF_RESKEY_config=/nonexistent") == 7   # a probe without config
+    assert rc("validate-all", "OCF_RESKEY_config=/nonexistent") == 5
+    assert rc("stop") == 0                               # stopping a stopped resource
+    assert rc("start") == 0
+    assert rc("start") == 0                              # already running
+    assert rc("monitor") == 0
+    h.write("/root/fake-health", "bad\n")
+    wait_for("monitor sees the node unhealthy", lambda: rc("monitor") == 1, 10)
+    h.write("/root/fake-health", "ok\n")
+    wait_for("healthy again", lambda: rc("monitor") == 0, 10)
+    t0 = time.monotonic()
+    assert rc("stop") == 0                               # TERM ignored: KILL 5 s before timeout
+    took = time.monotonic() - t0
+    assert 6 <= took < 12, took
+    assert rc("monitor") == 7
+    assert h.run("pgrep -f fake-dsd", check=False).returncode == 1
+    TIMES["1. OCF agent stop of a node ignoring SIGTERM (12 s timeout)"] = round(took, 1)
 
 
 # ----------------------------------------------------------------------------- 2
@@ -345,6 +394,15 @@ def test_upgrade_and_purge(debs):
         assert main_pid(h, "congress-server") not in (0, old_pid)   # restarted on new code
         assert host_down_rows(h, 1789) == ["compute-7"]
         assert "checks" in json.dumps(api(h, 1789, "GET", "/v1/policies"))
+        # configuring with an unreachable database: a clear message, not a failed install
+        h.run("sed -i 's|^#connection = sqlite:.*|connection = "
+              "mysql+pymysql://congress:x@127.0.0.1:9/congress|' /etc/congress/congress.conf")
+        with step("3. dpkg-reconfigure congress-common with the database unreachable"):
+            out = h.run("dpkg-reconfigure -fnoninteractive congress-common 2>&1", timeout=300)
+        assert out.returncode == 0
+        assert "database migration SKIPPED" in out.stdout, out.stdout
+        assert "congress-db-manage --config-file /etc/congress/congress.conf upgrade head" \
+            in out.stdout, out.stdout
         with step("3. apt purge"):
             h.run("apt-get purge -y -qq congress-server congress-common python3-congress",
                   timeout=600)
