@@ -651,12 +651,15 @@ class PushDriver(DataSourceDriver):
             raise exceptions.DatasourceError(
                 f"Datasource {name}: persist_data needs a database")
         self.initialized = True
+        # per table: the sequence number of the stored table this driver's rows are (what it
+        # restored or last stored); a push stores only its change while they agree
+        self._stored_seq: dict[str, int] = {}
         if self.persist:
             self._restore()
 
     def _restore(self) -> None:
         from congress.db import tabledata
-        stored = tabledata.get_tables(self.db, self.ds_id)
+        stored, seqs = tabledata.get_tables_seq(self.db, self.ds_id)
         restored = 0
         for table, rows in stored.items():
             if table not in self._state:
@@ -664,6 +667,8 @@ class PushDriver(DataSourceDriver):
                             self.name, table)
                 continue
             self._state[table] = frozenset(tuple(r) for r in rows)
+            if table in seqs:
+                self._stored_seq[table] = seqs[table]
             restored += len(rows)
         self.restored_tables(stored)
         if stored:
@@ -676,17 +681,24 @@ class PushDriver(DataSourceDriver):
     def commit(self, tables: Mapping[str, Iterable[Row]]) -> None:
         """Store (if persisting) then apply and publish new contents of ``tables``.
 
-        The database write is one transaction; if it fails nothing changes and the error goes
-        back to the caller.
+        What is stored is the change against the rows held now (a journal entry), or the whole
+        table when the stored table is not the one held or the journal is due for compaction
+        (:func:`congress.db.tabledata.store_change`). The database write is one transaction; if
+        it fails nothing changes and the error goes back to the caller.
         """
-        new = {t: frozenset(rows) for t, rows in tables.items()}
+        new = {t: rows if isinstance(rows, frozenset) else frozenset(rows)
+               for t, rows in tables.items()}
         with self._lock:
             if self.persist:
                 from congress.db import tabledata
+                seqs = {}
                 with self.db.transaction() as conn:
                     for table, rows in new.items():
-                        tabledata.store_table(conn, self.ds_id, table,
-                                              sorted(rows, key=_row_sort_key))
+                        old = self._state.get(table, frozenset())
+                        seqs[table] = tabledata.store_change(
+                            conn, self.ds_id, table, rows=rows, added=rows - old,
+                            removed=old - rows, known_seq=self._stored_seq.get(table))
+                self._stored_seq.update(seqs)
             self.set_tables(new)
             self._mark_updated()
 

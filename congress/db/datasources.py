@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from congress import exceptions
 from congress.db import _util, crypto
 from congress.db.api import connection_or_database
-from congress.db.schema import datasources, dstabledata
+from congress.db.schema import datasources, dstabledata, dstabledeltas
 
 
 def _ds_dict(m: Mapping[str, Any], decrypt: bool,
@@ -145,5 +145,6 @@ def delete_datasource(conn: Connection, name_or_id: str) -> dict[str, Any]:
     if row is None:
         raise exceptions.DatasourceNotFound(f"Datasource not found {name_or_id}")
     conn.execute(dstabledata.delete().where(dstabledata.c.ds_id == row.id))
+    conn.execute(dstabledeltas.delete().where(dstabledeltas.c.ds_id == row.id))
     conn.execute(datasources.delete().where(datasources.c.id == row.id))
     return _ds_dict(row._mapping, False, None)

@@ -5,12 +5,13 @@ SQLAlchemy 1.4 (Debian 12) and 2.x, and repository functions hand out plain dict
 
 OpenStack Congress's tables keep their names and columns, so that its databases upgrade in place
 (``policy_rules``, ``policies``, ``policiesdeleted``, ``datasources``, ``dstabledata``,
-``library_policies``); three tables serve the multi-node design:
+``library_policies``); four more serve the multi-node design and big pushes:
 
 * ``policy_revision``: one row, a counter bumped by every transaction that changes policies or rules
   (the UPDATE holds a row lock until commit, so revisions follow commit order);
 * ``policy_changes``: one row per change, keyed by that revision; engines catch up with
   ``revision > their own``;
+* ``dstabledeltas``: changes of pushed tables journaled since their ``dstabledata`` row;
 * ``action_log``: what datasource actions were requested and how they ended; ``trigger_key`` (unique
   when set) makes a reactive action execute once across leader changes.
 
@@ -120,6 +121,21 @@ dstabledata = sa.Table(
     sa.Column("ds_id", sa.String(36), primary_key=True),
     sa.Column("tablename", sa.String(255), primary_key=True),
     sa.Column("tabledata", LongText, nullable=False),
+    **MYSQL_TABLE_ARGS,
+)
+
+#: Changes of pushed tables since their ``dstabledata`` row was written (a journal): a push that
+#: changes a few rows of a big table stores those rows here, not the table. ``seq`` numbers every
+#: write of a table and never goes back (a full write leaves an entry with ``nrows`` 0 as its
+#: mark), so a writer can tell whether what it holds is what is stored.
+dstabledeltas = sa.Table(
+    "dstabledeltas", metadata,
+    sa.Column("ds_id", sa.String(36), primary_key=True),
+    sa.Column("tablename", sa.String(255), primary_key=True),
+    sa.Column("seq", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("nrows", sa.Integer(), nullable=False),
+    sa.Column("added", LongText, nullable=False),
+    sa.Column("removed", LongText, nullable=False),
     **MYSQL_TABLE_ARGS,
 )
 

@@ -86,6 +86,49 @@ def test_persisted_rows_survive_a_new_driver(file_db: Any) -> None:
         again.replace_table("data", [["c"]])
 
 
+def _journal_rows(db: Any, ds_id: str, table: str) -> list[int]:
+    import sqlalchemy as sa
+
+    from congress.db.schema import dstabledeltas as d
+    with db.transaction() as conn:
+        return [r.nrows for r in conn.execute(
+            sa.select(d.c.nrows).where(d.c.ds_id == ds_id, d.c.tablename == table)
+            .order_by(d.c.seq))]
+
+
+def test_a_small_change_is_stored_as_a_change(file_db: Any) -> None:
+    d = PushDataDriver("p", "id-p", {"description": "d", "persist_data": "true"}, db=file_db)
+    rows = [[f"r{i}", i] for i in range(2000)]
+    d.replace_table("data", rows)
+    assert _journal_rows(file_db, "id-p", "data") == [0]          # stored whole
+    changed = [["x", -1]] + rows[1:]
+    d.replace_table("data", changed)
+    assert _journal_rows(file_db, "id-p", "data") == [0, 2]       # one row out, one in
+    d.replace_table("data", changed)                              # no change: nothing stored
+    assert _journal_rows(file_db, "id-p", "data") == [0, 2]
+    again = PushDataDriver("p", "id-p", {"description": "d", "persist_data": True}, db=file_db)
+    assert sorted(map(tuple, again.get_rows("data"))) == sorted(map(tuple, changed))
+    # the restored driver goes on storing changes
+    again.replace_table("data", changed[:-1])
+    assert _journal_rows(file_db, "id-p", "data") == [0, 2, 1]
+    third = PushDataDriver("p", "id-p", {"description": "d", "persist_data": True}, db=file_db)
+    assert sorted(map(tuple, third.get_rows("data"))) == sorted(map(tuple, changed[:-1]))
+
+
+def test_a_stale_driver_stores_its_whole_table(file_db: Any) -> None:
+    """Two drivers of one datasource (a standby that restored, then the other pushed): the
+    stale one's push must not be stored as a change against rows it never had."""
+    config = {"description": "d", "persist_data": "true"}
+    a = PushDataDriver("p", "id-p", config, db=file_db)
+    a.replace_table("data", [["a"], ["b"]])
+    b = PushDataDriver("p", "id-p", config, db=file_db)       # restores a's rows
+    a.replace_table("data", [["a"], ["b"], ["c"]])             # journaled
+    b.replace_table("data", [["a"], ["d"]])                    # b still holds a, b
+    fresh = PushDataDriver("p", "id-p", config, db=file_db)
+    assert fresh.get_rows("data") == [["a"], ["d"]]
+    assert _journal_rows(file_db, "id-p", "data") == [0]
+
+
 def test_persist_failure_changes_nothing(file_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     d = DoctorDriver("doc", "id-doc", {"persist_data": "true"}, db=file_db)
     d.replace_table("events", [{"time": "t1", "type": "compute.host.down",
@@ -95,6 +138,7 @@ def test_persist_failure_changes_nothing(file_db: Any, monkeypatch: pytest.Monke
     def broken(*args: Any, **kwargs: Any) -> None:
         raise exceptions.DatabaseError("disk full")
     monkeypatch.setattr(tabledata, "store_table", broken)
+    monkeypatch.setattr(tabledata, "store_change", broken)
     with pytest.raises(exceptions.DatabaseError):
         d.replace_table("events", [])
     assert len(d.get_rows("events")) == 1

@@ -11,9 +11,11 @@ import sqlalchemy as sa
 from congress import exceptions
 from congress.db import api, migration, policies
 
-HEAD = "5b1e2a7c9d30"
+MULTINODE = "5b1e2a7c9d30"
+HEAD = "9d4f0c2b7e15"
 ORIGINAL_HEAD = "c0125080d572"
 ALL_TABLES = {"policy_rules", "policies", "policiesdeleted", "datasources", "dstabledata",
+              "dstabledeltas",
               "library_policies", "policy_revision", "policy_changes", "action_log",
               "alembic_version"}
 
@@ -34,8 +36,9 @@ def _tables(url):
 def test_head_and_history():
     assert migration.head() == HEAD
     lines = migration.history()
-    assert lines[0].startswith(f"{ORIGINAL_HEAD} -> {HEAD} (head), ")
-    assert lines[1].startswith(f"<base> -> {ORIGINAL_HEAD}, ")
+    assert lines[0].startswith(f"{MULTINODE} -> {HEAD} (head), ")
+    assert lines[1].startswith(f"{ORIGINAL_HEAD} -> {MULTINODE}, ")
+    assert lines[2].startswith(f"<base> -> {ORIGINAL_HEAD}, ")
 
 
 def test_upgrade_from_empty(url):
@@ -58,6 +61,8 @@ def test_downgrade_to_base_and_back(url):
 def test_step_by_step(url):
     assert migration.upgrade(url, ORIGINAL_HEAD) == ORIGINAL_HEAD
     assert "policy_changes" not in _tables(url)
+    assert migration.upgrade(url, "+1") == MULTINODE
+    assert "dstabledeltas" not in _tables(url)
     assert migration.upgrade(url, "+1") == HEAD
 
 

@@ -65,3 +65,88 @@ def test_unicode_rows(db):
 def test_bad_table_name(db):
     with pytest.raises(exceptions.BadRequest):
         tabledata.store_table(db, "ds", "", [(1,)])
+
+
+# --------------------------------------------------------------------------- journal of changes
+def _journal(db, ds_id, table):
+    import sqlalchemy as sa
+
+    from congress.db.schema import dstabledeltas as d
+    with db.transaction() as conn:
+        return [(r.seq, r.nrows) for r in conn.execute(
+            sa.select(d.c.seq, d.c.nrows).where(d.c.ds_id == ds_id, d.c.tablename == table)
+            .order_by(d.c.seq))]
+
+
+def test_store_change_journals_a_small_change(db):
+    rows = [(f"r{i}", i) for i in range(3000)]
+    seq = tabledata.store_change(db, "ds", "t", rows=rows, added=rows, removed=[],
+                                 known_seq=None)
+    assert seq == 1 and _journal(db, "ds", "t") == [(1, 0)]     # a full write, and its mark
+    new = [r for r in rows if r != ("r5", 5)] + [("new", -1)]
+    seq = tabledata.store_change(db, "ds", "t", rows=new, added=[("new", -1)],
+                                 removed=[("r5", 5)], known_seq=seq)
+    assert seq == 2 and _journal(db, "ds", "t") == [(1, 0), (2, 2)]
+    assert tabledata.get_table(db, "ds", "t") == new
+    assert tabledata.get_tables_seq(db, "ds") == ({"t": new}, {"t": 2})
+    # nothing changed: nothing written
+    assert tabledata.store_change(db, "ds", "t", rows=new, added=[], removed=[],
+                                  known_seq=2) == 2
+    assert _journal(db, "ds", "t") == [(1, 0), (2, 2)]
+
+
+def test_store_change_compacts_a_long_journal(db):
+    rows = {(i,) for i in range(10)}
+    seq = tabledata.store_change(db, "ds", "t", rows=rows, added=rows, removed=[],
+                                 known_seq=None)
+    for i in range(tabledata.JOURNAL_SLACK + 5):
+        new = rows | {(100 + i,)}
+        seq = tabledata.store_change(db, "ds", "t", rows=new, added=new - rows,
+                                     removed=rows - new, known_seq=seq)
+        rows = new
+    journal = _journal(db, "ds", "t")
+    assert journal[0][1] == 0 and sum(n for _, n in journal) <= tabledata.JOURNAL_SLACK + 10
+    assert journal[-1][0] == seq == tabledata.JOURNAL_SLACK + 6    # numbers never go back
+    assert sorted(tabledata.get_table(db, "ds", "t")) == sorted(rows)
+
+
+def test_store_change_from_a_stale_writer_stores_the_table(db):
+    """A writer whose rows are not the stored table's (another wrote since) writes it whole."""
+    seq_a = tabledata.store_change(db, "ds", "t", rows=[(1,), (2,)], added=[(1,), (2,)],
+                                   removed=[], known_seq=None)
+    # another writer (it restored the table at seq_a) removes (2,)
+    seq_b = tabledata.store_change(db, "ds", "t", rows=[(1,)], added=[], removed=[(2,)],
+                                   known_seq=seq_a)
+    assert seq_b == seq_a + 1
+    # the first writer, still at seq_a, adds (3,) to what it holds: stored as a change that
+    # would leave (2,) out of what it pushed; it stores its whole table instead
+    seq = tabledata.store_change(db, "ds", "t", rows=[(1,), (2,), (3,)], added=[(3,)],
+                                 removed=[], known_seq=seq_a)
+    assert seq == seq_b + 1
+    assert _journal(db, "ds", "t") == [(seq, 0)]
+    assert tabledata.get_table(db, "ds", "t") == [(1,), (2,), (3,)]
+
+
+def test_store_table_and_delete_clear_the_journal(db):
+    seq = tabledata.store_change(db, "ds", "t", rows=[(1,)], added=[(1,)], removed=[],
+                                 known_seq=None)
+    tabledata.store_change(db, "ds", "t", rows=[(1,), (2,)], added=[(2,)], removed=[],
+                           known_seq=seq)
+    assert tabledata.store_table(db, "ds", "t", [(9,)]) == 1
+    assert _journal(db, "ds", "t") == [(3, 0)]
+    assert tabledata.get_table(db, "ds", "t") == [(9,)]
+    tabledata.store_change(db, "ds", "t", rows=[(9,), (8,)], added=[(8,)], removed=[],
+                           known_seq=3)
+    assert tabledata.delete_tables(db, "ds") == 1
+    assert _journal(db, "ds", "t") == []
+    assert tabledata.get_tables(db, "ds") == {}
+
+
+def test_compact_all_folds_journals(db):
+    seq = tabledata.store_change(db, "ds", "t", rows=[(1,)], added=[(1,)], removed=[],
+                                 known_seq=None)
+    tabledata.store_change(db, "ds", "t", rows=[(2,)], added=[(2,)], removed=[(1,)],
+                           known_seq=seq)
+    assert tabledata.compact_all(db) == 1
+    assert _journal(db, "ds", "t") == []
+    assert tabledata.get_tables_seq(db, "ds") == ({"t": [(2,)]}, {})
