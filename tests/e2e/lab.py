@@ -411,7 +411,7 @@ class Lab:
         host = Host(self, name, self.subnet.rsplit(".", 1)[0] + f".{suffix}")
         self.hosts[name] = host
         self._save()
-        veth = f"vl{self.name[:6]}{len(self.hosts) - 1:02d}"[:15]
+        veth = self._veth(len(self.hosts) - 1)
         _run(["ip", "netns", "add", host.netns])
         _run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns",
               host.netns])
@@ -441,6 +441,10 @@ class Lab:
         log(f"host {name} ({host.ip}) booted in {time.monotonic() - t0:.1f} s")
         return host
 
+    def _veth(self, index: int) -> str:
+        """Name of the bridge side of the veth of the ``index``-th host."""
+        return f"vl{self.name[:6]}{index:02d}"[:15]
+
     def write_hosts(self) -> None:
         """/etc/hosts of every host names all hosts of the lab."""
         text = "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n" + "".join(
@@ -455,6 +459,17 @@ class Lab:
             host.poweroff(timeout=20)
             host.unmount()
             _run(["ip", "netns", "del", host.netns], check=False)
+        # the kernel frees a deleted namespace (and the veth in it) asynchronously: wait, so
+        # that a lab of the same name made right after can add its veths
+        veths = {self._veth(i) for i in range(len(self.hosts))}
+        deadline = time.monotonic() + 15
+        while veths and time.monotonic() < deadline:
+            links = _run(["ip", "-o", "link", "show"], check=False).stdout
+            veths = {v for v in veths if f" {v}@" in links or f" {v}:" in links}
+            if veths:
+                time.sleep(0.3)
+        for veth in veths:
+            _run(["ip", "link", "del", veth], check=False)
         nat = self.added.get("nat")
         if nat:
             _run(["iptables", "-t", "nat", "-D", *nat], check=False)
