@@ -39,6 +39,7 @@ from congress.datasources.execution import actions_of
 from congress.db import crypto
 from congress.db import datasources as ds_db
 from congress.db import policies as db_policies
+from congress.services import metrics
 
 LOG = logging.getLogger(__name__)
 
@@ -145,8 +146,14 @@ class DatasourceManager(bus.Service):
         self._lock = threading.RLock()
         self._services: dict[str, tuple[str, bus.Service]] = {}   # name -> (ds id, service)
         self._failures: dict[str, str] = {}
+        metrics.track_datasources(self)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def running_services(self) -> dict[str, bus.Service]:
+        """The datasource services this manager runs, by name."""
+        with self._lock:
+            return {name: service for name, (_id, service) in self._services.items()}
 
     # ------------------------------------------------------------------ helpers
     @property

@@ -4,6 +4,7 @@ age of each datasource's last applied update, action requests."""
 
 from __future__ import annotations
 
+import datetime
 import time
 import weakref
 from collections.abc import Iterator
@@ -30,11 +31,25 @@ ACTIONS = Counter(
     "(requested, not_executed, failed).", ["service", "outcome"])
 
 _ENGINES: weakref.WeakSet[Any] = weakref.WeakSet()
+_MANAGERS: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def track(engine: Any) -> None:
     """Report rows and data ages of ``engine`` (a PolicyEngineService) at every scrape."""
     _ENGINES.add(engine)
+
+
+def track_datasources(manager: Any) -> None:
+    """Report the polls of the drivers ``manager`` (a DatasourceManager) runs."""
+    _MANAGERS.add(manager)
+
+
+def _age(text: Any, now: datetime.datetime) -> float | None:
+    """Seconds since a driver's ``last_updated`` (``str`` of a naive UTC datetime)."""
+    try:
+        return (now - datetime.datetime.fromisoformat(str(text))).total_seconds()
+    except ValueError:
+        return None
 
 
 class _EngineCollector:
@@ -55,6 +70,32 @@ class _EngineCollector:
             for datasource, when in sorted(dict(engine.data_applied_at).items()):
                 age.add_metric([engine.node_id, datasource], now - when)
         yield rows
+        yield age
+        yield from self._datasources()
+
+    @staticmethod
+    def _datasources() -> Iterator[GaugeMetricFamily]:
+        updates = GaugeMetricFamily(
+            "congress_datasource_updates",
+            "Polls (or pushes) a driver running in this process completed.", labels=["name"])
+        failing = GaugeMetricFamily(
+            "congress_datasource_failing",
+            "1 while the last poll of a driver running in this process failed.",
+            labels=["name"])
+        age = GaugeMetricFamily(
+            "congress_datasource_poll_age_seconds",
+            "Seconds since a driver running in this process last completed a poll or push.",
+            labels=["name"])
+        now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+        for manager in list(_MANAGERS):
+            for name, service in sorted(manager.running_services().items()):
+                updates.add_metric([name], float(getattr(service, "number_of_updates", 0)))
+                failing.add_metric([name], 1.0 if getattr(service, "last_error", None) else 0.0)
+                seconds = _age(getattr(service, "last_updated", None), now)
+                if seconds is not None:
+                    age.add_metric([name], seconds)
+        yield updates
+        yield failing
         yield age
 
 

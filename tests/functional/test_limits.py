@@ -102,3 +102,8 @@ def test_metrics_of_a_live_server(srv) -> None:
                        "method": "PUT", "status": "200"} and v >= 1
                for lab, v in found["congress_api_requests_total"])
     assert found["congress_engine_change_seconds_count"][0][1] >= 1
+    # the all-in-one server runs the drivers too: their polls and pushes
+    assert {lab["name"]: v for lab, v in found["congress_datasource_updates"]}["inv"] >= 1
+    assert {lab["name"]: v for lab, v in found["congress_datasource_failing"]}["inv"] == 0
+    assert 0 <= {lab["name"]: v for lab, v in
+                 found["congress_datasource_poll_age_seconds"]}["inv"] < 60
