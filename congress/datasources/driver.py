@@ -689,15 +689,25 @@ class PushDriver(DataSourceDriver):
         new = {t: rows if isinstance(rows, frozenset) else frozenset(rows)
                for t, rows in tables.items()}
         with self._lock:
+            changes = {}
+            for table, rows in new.items():
+                old = self._state.get(table, frozenset())
+                added, removed = rows - old, old - rows
+                changes[table] = (added, removed)
+                if len(added) + len(removed) <= len(rows) // 2:
+                    # The same rows as the pushed ones, but the row objects held already: the
+                    # comparisons that follow (set_tables, publish) then meet identical
+                    # objects (no element-wise comparison of equal rows).
+                    new[table] = old.difference(removed).union(added)
             if self.persist:
                 from congress.db import tabledata
                 seqs = {}
                 with self.db.transaction() as conn:
                     for table, rows in new.items():
-                        old = self._state.get(table, frozenset())
+                        added, removed = changes[table]
                         seqs[table] = tabledata.store_change(
-                            conn, self.ds_id, table, rows=rows, added=rows - old,
-                            removed=old - rows, known_seq=self._stored_seq.get(table))
+                            conn, self.ds_id, table, rows=rows, added=added, removed=removed,
+                            known_seq=self._stored_seq.get(table))
                 self._stored_seq.update(seqs)
             self.set_tables(new)
             self._mark_updated()

@@ -11,7 +11,8 @@ from typing import Any
 
 from congress import exceptions
 from congress.datasources.declare import col, hdict
-from congress.datasources.driver import PushDriver
+from congress.datasources.driver import PushDriver, Row
+from congress.datasources.values import normalize_value
 
 
 def _check_events(events: Any) -> None:
@@ -34,6 +35,34 @@ def _flatten_events(events: Any) -> list[dict[str, Any]]:
     return out
 
 
+COLUMNS = ("time", "type", "hostname", "status", "monitor", "monitor_event_id")
+_PLAIN = frozenset((str, int, float))
+
+
+def event_rows(events: list[Any]) -> set[Row]:
+    """The rows of ``events`` (a checked list of events), as the ``events`` translator makes
+    them, in one pass: a value of ``details`` wins over a top-level one of the same name,
+    a missing column is None, values are normalized (``normalize_value``)."""
+    rows: set[Row] = set()
+    add = rows.add
+    norm = normalize_value
+    plain = _PLAIN
+    for i, event in enumerate(events):
+        if type(event) is not dict:
+            raise exceptions.BadRequest(f"Doctor event #{i} must be an object")
+        details = event.get("details")
+        if details:
+            if type(details) is not dict:
+                raise exceptions.BadRequest(
+                    f"'details' of doctor event #{i} must be an object")
+            event = {**event, **details}
+        row = tuple(map(event.get, COLUMNS))
+        if not plain.issuperset(map(type, row)):
+            row = tuple(map(norm, row))
+        add(row)
+    return rows
+
+
 EVENTS = hdict("events",
     col("time"),
     col("type"),
@@ -50,7 +79,9 @@ class DoctorDriver(PushDriver):
                   "with OPNFV Doctor Inspector southbound interface specification."
     TRANSLATORS = [EVENTS]
 
-    def replace_table(self, table: str, rows: Any) -> None:
+    def translate_push(self, table: str, rows: Any) -> dict[str, set[Row]]:
+        if table == "events" and type(rows) is list:
+            return {"events": event_rows(rows)}     # checks each event too
         if table == "events":
             _check_events(rows)
-        super().replace_table(table, rows)
+        return super().translate_push(table, rows)

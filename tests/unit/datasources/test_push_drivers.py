@@ -183,6 +183,35 @@ def test_doctor_flattens_details() -> None:
         d.replace_table("bogus", [])
 
 
+def test_doctor_fast_rows_are_the_translators() -> None:
+    """The one-pass translation of events gives what the declared translator gives."""
+    from congress.datasources.drivers.doctor import EVENTS, event_rows
+    from congress.datasources.translators import TranslatorSet
+    events = [
+        {"time": "t", "type": "x", "details": {"hostname": "h", "status": "down",
+                                               "monitor": "m", "monitor_event_id": "1"}},
+        {"time": 1700000000, "type": None, "details": {}},
+        {"time": 2.5, "type": True, "details": None, "hostname": "top-level"},
+        {"type": "y", "hostname": "top", "details": {"hostname": "details wins",
+                                                     "status": None, "extra": 1}},
+        {"time": ["a", 1], "type": {"k": "v"}, "details": {"monitor": False,
+                                                            "monitor_event_id": 7}},
+        {"time": "café", "type": "", "details": {"hostname": ""}},
+        {"details": {"time": "from details"}},
+        {},
+    ]
+    generic = TranslatorSet([EVENTS]).translator_for("events").translate(events)["events"]
+    assert event_rows(events) == generic
+    d = DoctorDriver("doc", "id", {})
+    d.replace_table("events", events)
+    assert d.table_rows("events") == generic
+    for bad, message in ([["x"], "event #0 must be an object"],
+                         [[{}, {"details": ["x"]}], "'details' of doctor event #1"]):
+        with pytest.raises(exceptions.BadRequest, match=message):
+            d.replace_table("events", bad)
+    assert d.table_rows("events") == generic
+
+
 # --------------------------------------------------------------------------- vitrage
 def vitrage_alarm(vid: str, state: str = "Active", ts: str = "2024-03-08T10:00:00Z") -> dict:
     return {"notification": "vitrage.alarm.activate", "payload": {
