@@ -15,8 +15,9 @@ burst of such requests holds every API thread. Three parts:
 * **bounded concurrency per dependency** (:class:`CallLimiter`, :func:`hold`): at most
   ``limit`` requests (threads with a deadline) use one service at a time, from their first
   call to it to the end of the request (which also waits for the service's data to reach the
-  engine); more are refused at once with 503, so requests for a dependency that stopped
-  answering cannot take the threads other requests need.
+  engine), and at most as many more wait for a slot (while the service is available);
+  more are refused at once with 503, so requests for a dependency that stopped answering
+  cannot take the threads other requests need.
 
 Calls without a deadline (the services' own work) are unchanged.
 """
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from congress import exceptions
@@ -52,13 +53,16 @@ def set_deadline(deadline: float | None) -> None:
     _state.deadline = deadline
 
 
-def hold(limiter: CallLimiter, service_id: str) -> bool:
+def hold(limiter: CallLimiter, service_id: str, deadline: float | None = None,
+         unavailable: Callable[[], Any] | None = None) -> bool:
     """Take a slot of ``limiter`` for ``service_id`` for the rest of the work on this thread
-    (until the next :func:`set_deadline`); True if this thread holds one now."""
+    (until the next :func:`set_deadline`); True if this thread holds one now. With all slots
+    taken, wait for one (until ``deadline``, and while ``unavailable()`` is false) if fewer
+    than ``limiter.max_waiters`` threads wait already."""
     held: dict[str, CallLimiter] = _state.__dict__.setdefault("held", {})
     if service_id in held:
         return True
-    if not limiter.try_acquire(service_id):
+    if not limiter.acquire(service_id, deadline, unavailable):
         return False
     held[service_id] = limiter
     return True
@@ -143,20 +147,52 @@ class Availability:
 
 
 class CallLimiter:
-    """At most ``limit`` calls in flight per service (0 or less: no limit)."""
+    """At most ``limit`` holders per service (0 or less: no limit), and at most
+    ``max_waiters`` (default: as many) more waiting for a slot; together they never take
+    more than ``limit + max_waiters`` threads."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, max_waiters: int | None = None) -> None:
         self.limit = limit
-        self._lock = threading.Lock()
+        self.max_waiters = limit if max_waiters is None else max_waiters
+        self._lock = threading.Condition()
         self._inflight: dict[str, int] = {}
+        self._waiting: dict[str, int] = {}
 
     def try_acquire(self, service_id: str) -> bool:
         with self._lock:
-            count = self._inflight.get(service_id, 0)
-            if 0 < self.limit <= count:
+            return self._take(service_id)
+
+    def _take(self, service_id: str) -> bool:
+        count = self._inflight.get(service_id, 0)
+        if 0 < self.limit <= count:
+            return False
+        self._inflight[service_id] = count + 1
+        return True
+
+    def acquire(self, service_id: str, deadline: float | None = None,
+                unavailable: Callable[[], Any] | None = None) -> bool:
+        """A slot, waiting for one (see the class) until ``deadline`` while
+        ``unavailable()`` is false; False if none."""
+        with self._lock:
+            if self._take(service_id):
+                return True
+            if deadline is None or self._waiting.get(service_id, 0) >= self.max_waiters:
                 return False
-            self._inflight[service_id] = count + 1
-            return True
+            self._waiting[service_id] = self._waiting.get(service_id, 0) + 1
+            try:
+                while True:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._lock.wait(min(0.05, left))
+                    if self._take(service_id):
+                        return True
+                    if unavailable is not None and unavailable():
+                        return False
+            finally:
+                self._waiting[service_id] -= 1
+                if not self._waiting[service_id]:
+                    del self._waiting[service_id]
 
     def release(self, service_id: str, *_: Any) -> None:
         with self._lock:
@@ -165,6 +201,7 @@ class CallLimiter:
                 self._inflight[service_id] = count
             else:
                 self._inflight.pop(service_id, None)
+            self._lock.notify_all()
 
     def inflight(self) -> dict[str, int]:
         with self._lock:

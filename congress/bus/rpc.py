@@ -107,10 +107,15 @@ class Rpc:
             raise errors.timed_out(service_id)
         if not self._known(service_id, node_id):
             self._ping(service_id, node_id, timeout=min(self.ping_timeout, remaining))
-        if not av.hold(self._limiter, service_id):
-            raise self._refused(service_id,
-                f"Service '{service_id}' is unavailable: {self._limiter.limit} requests "
-                "are already waiting for it", retry_after=1.0)
+        if not av.hold(self._limiter, service_id, deadline,
+                       lambda: self._unavailable(service_id, node_id)):
+            problem = self._unavailable(service_id, node_id) or (
+                f"{self._limiter.limit} requests are already waiting for it")
+            raise self._refused(service_id, f"Service '{service_id}' is unavailable: {problem}",
+                                retry_after=1.0)
+        problem = self._unavailable(service_id, node_id)     # it may have waited for a slot
+        if problem is not None:
+            raise self._refused(service_id, f"Service '{service_id}' is unavailable: {problem}")
         future = self._deadline_executor().submit(
             self._rpc, service_id, method, kwargs, node_id=node_id,
             timeout=max(0.05, min(timeout, deadline - time.monotonic())))

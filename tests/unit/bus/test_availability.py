@@ -113,29 +113,62 @@ def test_deadline_bounds_the_wait(pair) -> None:
 
 def test_calls_waiting_for_one_service_are_bounded(pair) -> None:
     _, b = pair
+    b._limiter = av.CallLimiter(2, max_waiters=1)      # 2 slots for echo, and 1 waiter
     results: list[object] = []
 
-    def slow() -> None:
+    def call(method: str, **kwargs) -> None:
         with deadline(20):
-            results.append(b.call("echo", "slow", seconds=1.0))
+            results.append(b.call("echo", method, **kwargs))
 
-    threads = [threading.Thread(target=slow) for _ in range(2)]
-    for t in threads:
+    holders = [threading.Thread(target=call, args=("slow",), kwargs={"seconds": 1.0})
+               for _ in range(2)]
+    for t in holders:
         t.start()
     wait_until(lambda: b._limiter.inflight().get("echo") == 2)
+    waiter = threading.Thread(target=call, args=("echo",), kwargs={"value": "waited"})
+    waiter.start()
+    wait_until(lambda: b._limiter._waiting.get("echo") == 1)
     started = time.monotonic()
     with deadline(20), pytest.raises(av.ServiceDown) as err:
         b.call("echo", "echo", value=1)
-    assert time.monotonic() - started < 0.1
+    assert time.monotonic() - started < 0.1          # slots and waiting places taken
     assert "2 requests are already waiting" in str(err.value)
     # calls without a deadline are not limited
     assert b.call("echo", "echo", value=2) == {"value": 2, "other": None}
-    for t in threads:
+    for t in holders + [waiter]:
         t.join(5)
-    assert results == ["done", "done"]
+    assert sorted(map(str, results)) == sorted(
+        ["done", "done", str({"value": "waited", "other": None})])
     wait_until(lambda: b._limiter.inflight() == {})
     with deadline(20):
         assert b.call("echo", "echo", value=3) == {"value": 3, "other": None}
+
+
+def test_waiters_give_up_when_the_service_goes_silent(pair) -> None:
+    a, b = pair
+    b._limiter = av.CallLimiter(2, max_waiters=1)
+    errors: list[BaseException] = []
+
+    def call(method: str, **kwargs) -> None:
+        try:
+            with deadline(20):
+                b.call("echo", method, **kwargs)
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=call, args=("slow",), kwargs={"seconds": 3})
+               for _ in range(2)]
+    threads.append(threading.Thread(target=call, args=("echo",), kwargs={"value": 1}))
+    for t in threads:
+        t.start()
+        time.sleep(0.05)
+    wait_until(lambda: b._limiter._waiting.get("echo") == 1)
+    crash(a)
+    started = time.monotonic()
+    for t in threads:
+        t.join(10)
+    assert time.monotonic() - started < 2.5
+    assert len(errors) == 3 and all(isinstance(e, av.ServiceDown) for e in errors), errors
 
 
 def test_problem_of_a_named_node_only() -> None:
