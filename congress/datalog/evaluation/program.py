@@ -73,6 +73,24 @@ class DerivationLimit(EvaluationStopped):
         self.limit = limit
 
 
+class BoundedCounts(dict):
+    """Derivation counts of one relation that stop (DerivationLimit) as soon as they hold
+    more than ``limit`` distinct rows: a new rule's runaway join stops while it runs instead of
+    after building every row. Only used while a limit is set (``d[k] = v`` costs more)."""
+
+    __slots__ = ("key", "limit")
+
+    def __init__(self, key: Key, limit: int) -> None:
+        super().__init__()
+        self.key = key
+        self.limit = limit
+
+    def __setitem__(self, row: Row, value: int) -> None:
+        dict.__setitem__(self, row, value)
+        if len(self) > self.limit:
+            raise DerivationLimit(self.key, len(self), self.limit)
+
+
 class Program(DependencyGraph):
     """Relations and rules of one Datalog program, every derived relation kept up to date."""
 
@@ -246,9 +264,12 @@ class Program(DependencyGraph):
                 if cur is None or rank < cur:
                     work.seed_adds[head][row] = rank
         else:
-            counts: dict[Row, int] = {}
+            # every count of a new rule is positive, and rows it derives that the head holds
+            # already only make the head bigger: more than max_rows counts is over the limit
+            counts: dict[Row, int] = {} if self.max_rows is None else \
+                BoundedCounts(head, self.max_rows)
             self.plan(rule, None, False, COUNT)(self.body_views(rule), None, 1, counts)
-            run.add_counts(head, counts)
+            run.add_counts(head, dict(counts) if self.max_rows is not None else counts)
 
     def remove_rule(self, rule_id: Any) -> Changes:
         rule = self.rules.pop(rule_id)
