@@ -48,11 +48,11 @@ core_opts = [
                       "once. Calls between services keep [dse] rpc_timeout/long_timeout."),
     cfg.IntOpt("api_max_calls_per_service", default=0, min=0,
                help="Most API requests that may use one service on another node (a "
-                    "datasource, the datasource manager ...) at once; as many more may wait "
-                    "for a slot while the service answers; beyond that, or once the service "
-                    "is known to be down, requests get 503 with Retry-After at once, so a "
-                    "dependency that stopped answering never holds more than twice this "
-                    "many API threads. 0: a quarter of api_threads."),
+                    "datasource, the datasource manager ...) at once; half as many more may "
+                    "wait for a slot while the service answers; beyond that, or once the "
+                    "service is known to be down, requests get 503 with Retry-After at once, "
+                    "so a dependency that stopped answering never holds more than 1.5 times "
+                    "this many API threads. 0: half of api_threads."),
     cfg.BoolOpt("tcp_keepalive", default=False, help="Set SO_KEEPALIVE on API sockets."),
     cfg.IntOpt("tcp_keepidle", default=600, help="TCP_KEEPIDLE for API sockets, seconds."),
     cfg.IntOpt("api_workers", default=1, min=1,

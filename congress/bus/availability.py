@@ -15,7 +15,7 @@ burst of such requests holds every API thread. Three parts:
 * **bounded concurrency per dependency** (:class:`CallLimiter`, :func:`hold`): at most
   ``limit`` requests (threads with a deadline) use one service at a time, from their first
   call to it to the end of the request (which also waits for the service's data to reach the
-  engine), and at most as many more wait for a slot (while the service is available);
+  engine), and at most half as many more wait for a slot (while the service is available);
   more are refused at once with 503, so requests for a dependency that stopped answering
   cannot take the threads other requests need.
 
@@ -148,12 +148,12 @@ class Availability:
 
 class CallLimiter:
     """At most ``limit`` holders per service (0 or less: no limit), and at most
-    ``max_waiters`` (default: as many) more waiting for a slot; together they never take
-    more than ``limit + max_waiters`` threads."""
+    ``max_waiters`` (default: half as many) more waiting for a slot; together they never
+    take more than ``limit + max_waiters`` threads."""
 
     def __init__(self, limit: int, max_waiters: int | None = None) -> None:
         self.limit = limit
-        self.max_waiters = limit if max_waiters is None else max_waiters
+        self.max_waiters = limit // 2 if max_waiters is None else max_waiters
         self._lock = threading.Condition()
         self._inflight: dict[str, int] = {}
         self._waiting: dict[str, int] = {}

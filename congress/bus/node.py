@@ -156,7 +156,7 @@ class Node(Rpc, Heartbeats, TableRouting):
         except (AttributeError, cfg.NoSuchOptError):  # pragma: no cover - old oslo.config
             pass
         dse = conf.dse
-        limit = conf.api_max_calls_per_service or max(1, conf.api_threads // 4)
+        limit = conf.api_max_calls_per_service or max(1, conf.api_threads // 2)
         return cls(node_id, transport_url=url, bus_id=dse.bus_id,
                    heartbeat_interval=dse.heartbeat_interval,
                    heartbeat_timeout=dse.heartbeat_timeout, rpc_timeout=dse.rpc_timeout,
