@@ -210,6 +210,7 @@ class Profiler:
         os.makedirs(self.outdir, exist_ok=True)
         self.proc = subprocess.Popen(
             [self.exe, "record", "--pid", str(self.pid), "--format", "raw", "--rate", "200",
+             "--gil",
              "-o", os.path.join(self.outdir, f"{phase}.txt")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)

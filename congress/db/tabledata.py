@@ -37,7 +37,8 @@ JOURNAL_SLACK = 1000
 
 
 def _encode(rows: Iterable[Sequence[Any]]) -> str:
-    return _util.dumps([list(row) for row in rows])
+    # rows are tuples or lists, which JSON writes alike: no copy of each row
+    return _util.dumps(rows if isinstance(rows, list) else list(rows))
 
 
 def _decode(text: str) -> list[tuple[Any, ...]]:
@@ -69,8 +70,7 @@ def _journal_state(conn: Connection, ds_id: str, tablename: str) -> tuple[int, i
 
 def _store_full(conn: Connection, ds_id: str, tablename: str,
                 rows: Iterable[Sequence[Any]], last_seq: int) -> int:
-    data = [list(row) for row in rows]
-    _write_base(conn, ds_id, tablename, _util.dumps(data))
+    _write_base(conn, ds_id, tablename, _encode(rows))
     d = dstabledeltas.c
     conn.execute(dstabledeltas.delete().where(d.ds_id == ds_id, d.tablename == tablename))
     seq = last_seq + 1
@@ -84,7 +84,7 @@ def store_table(conn: Connection, ds_id: str, tablename: str,
                 rows: Iterable[Sequence[Any]]) -> int:
     """Replace the stored rows of one table; returns how many rows were stored."""
     _util.check_text(tablename, "Table name")
-    data = [list(row) for row in rows]
+    data = rows if isinstance(rows, list) else list(rows)
     _store_full(conn, ds_id, tablename, data, _journal_state(conn, ds_id, tablename)[0])
     return len(data)
 
