@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -107,9 +108,35 @@ def apt_setup(host: Host, *repos: str) -> None:
     host.run("apt-get update -qq", timeout=600)
 
 
+# Debian's packages downloaded by earlier hosts (each host gets a copy before installing and
+# gives back what it downloaded): repeated runs do not fetch MariaDB, RabbitMQ, Pacemaker ...
+# again. Our own packages are never cached (same version, new content).
+DEB_CACHE = os.path.join(os.environ.get("CONGRESS_LAB_CACHE", "/var/cache/congress-lab"),
+                         "apt-archives")
+_CACHE_LOCK = threading.Lock()
+
+
+def _cacheable(name: str) -> bool:
+    return name.endswith(".deb") and "congress" not in name
+
+
 def apt_install(host: Host, *packages: str) -> str:
-    return host.out("apt-get install -y -qq -o Dpkg::Options::=--force-confold "
-                    + " ".join(packages) + " 2>&1", timeout=1800)
+    archives = os.path.join(host.root, "var/cache/apt/archives")
+    with _CACHE_LOCK:
+        os.makedirs(DEB_CACHE, exist_ok=True)
+        os.makedirs(archives, exist_ok=True)
+        for name in os.listdir(DEB_CACHE):
+            if _cacheable(name) and not os.path.exists(os.path.join(archives, name)):
+                shutil.copyfile(os.path.join(DEB_CACHE, name), os.path.join(archives, name))
+    out = host.out("apt-get install -y -qq -o Dpkg::Options::=--force-confold "
+                   + " ".join(packages) + " 2>&1", timeout=1800)
+    with _CACHE_LOCK:
+        for name in os.listdir(archives):
+            target = os.path.join(DEB_CACHE, name)
+            if _cacheable(name) and not os.path.exists(target):
+                shutil.copyfile(os.path.join(archives, name), target + ".tmp")
+                os.replace(target + ".tmp", target)
+    return out
 
 
 API_CLIENT = r'''
