@@ -26,6 +26,9 @@ For each N and each run a fresh server is started, then:
   reads (p50 / p99 / max) says whether the API stays responsive;
 * the server's peak RSS (``VmHWM``) and current RSS from ``/proc``.
 
+``--cycles K``: on one server, K cycles of create datasource + policy, PUT N events (the first
+of ``--sizes``), delete both; the server's RSS after start and after each cycle.
+
 The floor, measured in this process on the same body: ``json.loads`` of the body, flattening
 the events into row tuples, building a set of them. The decode alone is also printed, since a
 one-row-changed PUT cannot cost less than decoding its body.
@@ -305,6 +308,46 @@ def one_run(n: int, args: argparse.Namespace, events: list[dict[str, Any]],
     return out
 
 
+def cycles(n: int, k: int, args: argparse.Namespace) -> None:
+    """``k`` cycles of: create the datasource and the policy, PUT ``n`` events until derived,
+    delete both; the server's RSS after each (does memory come back?)."""
+    events = make_events(n)
+    expected = expected_alerts(events)
+    body = json.dumps(events).encode()
+    workdir = tempfile.mkdtemp(prefix="congress-bench-push-")
+    server = CongressProcess(workdir, node_id="benchpush",
+                             extra={"DEFAULT": {"datasource_sync_period": 0}})
+    try:
+        server.start(timeout=120)
+        assert server.proc is not None
+        pid = server.proc.pid
+        c = Client(server.port)
+        time.sleep(1)
+        start = proc_status(pid)["VmRSS"]
+        after = []
+        for _ in range(k):
+            c.json("POST", "/v1/data-sources", {
+                "name": "doctor", "driver": "doctor",
+                "config": {"persist_data": "false" if args.no_persist else "true"}},
+                expect=201)
+            c.json("POST", "/v1/policies", {"name": "perf"}, expect=201)
+            for rule in RULES:
+                c.json("POST", "/v1/policies/perf/rules", {"rule": rule}, expect=201)
+            timed_put(c, server.port, body, expected)
+            c.json("DELETE", "/v1/policies/perf")
+            c.json("DELETE", "/v1/data-sources/doctor")
+            time.sleep(1)
+            after.append(proc_status(pid)["VmRSS"])
+            print(f"  cycle {len(after)}: RSS {after[-1]} MiB", flush=True)
+        print(f"cycles of create + PUT {n} + delete: RSS {start} MiB after start, after each "
+              f"cycle: {', '.join(map(str, after))} MiB; peak "
+              f"{proc_status(pid)['VmHWM']} MiB", flush=True)
+        c.close()
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="10000,100000,300000",
@@ -314,7 +357,13 @@ def main() -> int:
                     help="MariaDB (the test user of `dev.sh setup-db`) instead of SQLite")
     ap.add_argument("--no-persist", action="store_true", help="persist_data off")
     ap.add_argument("--profile", metavar="DIR", help="py-spy the server during each PUT")
+    ap.add_argument("--cycles", type=int, metavar="K",
+                    help="instead: K cycles of create + PUT (the first size) + delete on one "
+                         "server, its RSS after each")
     args = ap.parse_args()
+    if args.cycles:
+        cycles(int(args.sizes.split(",")[0]), args.cycles, args)
+        return 0
 
     print(f"push benchmark: doctor datasource, persist_data "
           f"{'off' if args.no_persist else 'on'}, {'MariaDB' if args.mysql else 'SQLite'}; "
