@@ -8,6 +8,7 @@
 #                                                   the default, or converge|verify|destroy|...)
 #   bash scripts/molecule.sh roles                  the default scenario of every role with one
 #   bash scripts/molecule.sh cluster [ACTION]       the whole topology (ansible/molecule/cluster)
+#   bash scripts/molecule.sh aio [ACTION]           site.yml on one all-in-one host
 #
 # Creates .venv-ansible on first use (scripts/ansible-venv.sh).
 set -euo pipefail
@@ -60,7 +61,8 @@ roles)
         bash "$0" role "$role"
     done
     ;;
-cluster)
+cluster|aio)
+    scenario=$cmd
     action=${2:-test}
     need_lab_tools
     if [ ! -f build/debs/Packages ]; then
@@ -69,11 +71,11 @@ cluster)
     fi
     cd "$ROOT/ansible"
     start=$(date +%s)
-    molecule "$action" -s cluster
-    log "cluster: molecule $action passed in $(( $(date +%s) - start )) s"
+    molecule "$action" -s "$scenario"
+    log "$scenario: molecule $action passed in $(( $(date +%s) - start )) s"
     ;;
 *)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     [ -z "$cmd" ] || [ "$cmd" = -h ] || [ "$cmd" = --help ] || exit 2
     ;;
 esac
