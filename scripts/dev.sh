@@ -122,7 +122,7 @@ DEBIAN_PACKAGES="python3-venv python3-oslo.messaging python3-oslo.config python3
     python3-oslo.middleware python3-keystonemiddleware python3-falcon python3-waitress
     python3-sqlalchemy python3-alembic python3-pymysql python3-cryptography python3-jsonschema
     python3-openstacksdk python3-keystoneauth1 python3-requests python3-yaml python3-dateutil
-    python3-hypothesis python3-pytest"
+    python3-cotyledon python3-hypothesis python3-pytest"
 
 setup_debian_venv() {
     # shellcheck disable=SC2086
