@@ -53,7 +53,7 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "congress-server=congress.cmd.server:main",
+            "congress-server=congress.cmd.server:run",
             "congress-db-manage=congress.cmd.db_manage:main",
         ],
         "oslo.config.opts": [

@@ -380,5 +380,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def run() -> None:
+    """The ``congress-server`` command: :func:`main`, then exit at once.
+
+    When :func:`main` returns, the node has stopped: the API is closed, the bus left, the
+    database connections released and the logs flushed below. What would still hold the
+    interpreter up to a second are idle worker threads of oslo.messaging's executor, which
+    notice the end only on their next one-second poll; nothing of Congress is left to finish,
+    so the process ends without waiting for them (a stop takes milliseconds, not a second).
+    """
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
