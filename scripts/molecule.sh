@@ -58,6 +58,8 @@ role)
 roles)
     for dir in "$ROOT"/ansible/roles/*/molecule/default; do
         role=$(basename "$(dirname "$(dirname "$dir")")")
+        # molecule links namespaced copies (congress.NAME) next to the roles: skip them
+        case "$role" in *.*) continue ;; esac
         bash "$0" role "$role"
     done
     ;;
