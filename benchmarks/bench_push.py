@@ -56,6 +56,7 @@ from typing import Any
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from benchmarks.bench_api import pct  # noqa: E402
 from tests.functional.harness import CongressProcess  # noqa: E402
 
 MONITORS = [f"zabbix{i}" for i in range(5)]
@@ -157,11 +158,6 @@ class Client:
 
     def close(self) -> None:
         self.conn.close()
-
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))]
 
 
 def proc_status(pid: int) -> dict[str, int]:
