@@ -23,6 +23,10 @@ setup(
         "PyYAML>=6.0",
         "oslo.config>=9.0",
         "oslo.messaging>=14.0",
+        # imported directly (bus/transport.py, bus/threads.py); Debian's oslo.messaging does
+        # not declare them in its metadata
+        "oslo.serialization>=5.0",
+        "oslo.service>=3.0",
         # oslo.service >= 4 runs on threads only with it (see congress/bus/threads.py)
         "cotyledon>=1.7",
         "oslo.policy>=4.0",
