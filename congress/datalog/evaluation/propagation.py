@@ -138,7 +138,7 @@ class Propagation(RecursiveComponents):
             if dels:
                 rel.remove_many(dels)
             if ins_list:
-                rel.insert_many([(r, 1) for r in ins_list])
+                rel.insert_many(dict.fromkeys(ins_list, 1))
             self.p.stats["rows_changed"] += len(ins_list) + len(dels)
             self.record(key, ins_list, dels)
             self.fanout(key, ins_list, dels, {})
@@ -151,6 +151,9 @@ class Propagation(RecursiveComponents):
         ins: dict[Row, int] = {}
         dels: list[Row] = []
         get = rows.get
+        if not rows and min(deltas.values()) > 0:
+            ins = deltas   # an empty relation (a new rule's first rows): all of them are new
+            deltas = {}
         for row, c in deltas.items():
             if not c:
                 continue
@@ -210,6 +213,9 @@ class Propagation(RecursiveComponents):
                 elif other.rel in later:
                     override[k] = self._old_view(other.rel, later)
             views = p.body_views(rule, override)
+            if any(not len(views[k]) for k, other in enumerate(rule.body)
+                   if other.kind == POS and k != pos):
+                continue   # joins with an empty relation: nothing to derive
             counts: dict[Row, int] = {}
             if lit.kind == POS:
                 fn = p.plan(rule, pos, False, COUNT)

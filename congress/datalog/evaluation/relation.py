@@ -130,10 +130,12 @@ class Relation:
                 if not s:
                     del adj[k]
 
-    def drop_indexes(self) -> None:
+    def drop_indexes(self, adjacency: bool = True) -> None:
+        """Forget the indexes (:meth:`index` rebuilds one on demand)."""
         self.indexes.clear()
         self._keyfns.clear()
-        self.adj.clear()
+        if adjacency:
+            self.adj.clear()
 
     # ------------------------------------------------------------------ updates
     def insert(self, row: Row, value: int) -> None:
@@ -167,12 +169,19 @@ class Relation:
                     idx[k] = (next(iter(bucket)),)
 
     def insert_many(self, items: dict[Row, int] | list[tuple[Row, int]]) -> None:
-        """Add rows that are not present, with their values (bulk: one pass per index)."""
+        """Add rows that are not present, with their values.
+
+        A batch at least as big as the relation (a snapshot loaded into an empty table, a new
+        rule's rows) drops the indexes instead of updating them row by row: :meth:`index`
+        rebuilds one in a single pass when a plan next asks for it, and one nobody asks for
+        again (e.g. an index a rule only used when it was first evaluated) costs nothing.
+        """
+        rows_dict = self.rows
+        before = len(rows_dict)
         if isinstance(items, dict):
-            self.rows.update(items)
-            new = list(items)
+            rows_dict.update(items)
+            new: Any = items
         else:
-            rows_dict = self.rows
             new = []
             append = new.append
             for row, value in items:
@@ -180,6 +189,11 @@ class Relation:
                 append(row)
         if self.adj:
             self._adj_add(new)
+        if not self.indexes:
+            return
+        if len(new) >= before:
+            self.drop_indexes(adjacency=False)
+            return
         for cols, idx in self.indexes.items():
             fn = self._keyfns[cols]
             get = idx.get
@@ -194,11 +208,15 @@ class Relation:
                     bucket.add(row)
 
     def remove_many(self, rows: list[Row]) -> None:
+        """Remove present rows (the indexes are dropped when at most as many rows remain)."""
         rows_dict = self.rows
         for row in rows:
             del rows_dict[row]
         if self.adj:
             self._adj_remove(rows)
+        if len(rows) >= len(rows_dict):
+            self.drop_indexes(adjacency=False)
+            return
         for cols, idx in self.indexes.items():
             fn = self._keyfns[cols]
             for row in rows:

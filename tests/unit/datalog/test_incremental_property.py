@@ -85,6 +85,27 @@ def operations(draw, recursive: bool):
     return ops
 
 
+@st.composite
+def batched_operations(draw, recursive: bool):
+    """Like :func:`operations`, plus batches of facts inserted or deleted in one change (bulk
+    changes as big as or bigger than the tables they change)."""
+    ops = []
+    for _ in range(draw(st.integers(1, 12))):
+        kind = draw(st.integers(0, 5))
+        if kind <= 1:
+            ops.append(("insert_batch", draw(st.lists(facts(), min_size=1, max_size=12))))
+        elif kind == 2:
+            ops.append(("insert", draw(facts())))
+        elif kind == 3:
+            ops.append(("insert", draw(rules(recursive))))
+        elif kind == 4:
+            ops.append(("delete_batch", draw(st.lists(st.integers(0, 1000), min_size=1,
+                                                      max_size=8))))
+        else:
+            ops.append(("delete", draw(st.integers(0, 1000))))
+    return ops
+
+
 def apply_ops(kind: str, ops) -> tuple[Runtime, list]:
     rt = Runtime()
     rt.create_policy("t", kind)
@@ -96,6 +117,16 @@ def apply_ops(kind: str, ops) -> tuple[Runtime, list]:
             except PolicyError:
                 continue   # unsafe, duplicate, recursive where not allowed ...
             present.append(arg)
+        elif op == "insert_batch":
+            batch = [f for f in dict.fromkeys(arg) if f not in present]
+            if batch:
+                rt.insert("t", batch)
+                present.extend(batch)
+        elif op == "delete_batch":
+            victims = {present[i % len(present)] for i in arg} if present else set()
+            if victims:
+                rt.delete("t", "\n".join(str(v) for v in victims))
+                present = [s for s in present if s not in victims]
         elif present:
             victim = present.pop(arg % len(present))
             rt.delete("t", str(victim))
@@ -193,6 +224,18 @@ def test_nonrecursive_incremental_equals_scratch(ops) -> None:
 @SETTINGS
 @given(operations(recursive=True))
 def test_materialized_recursive_incremental_equals_scratch(ops) -> None:
+    check("materialized", ops)
+
+
+@SETTINGS
+@given(batched_operations(recursive=False))
+def test_nonrecursive_batches_equal_scratch(ops) -> None:
+    check("nonrecursive", ops)
+
+
+@SETTINGS
+@given(batched_operations(recursive=True))
+def test_materialized_recursive_batches_equal_scratch(ops) -> None:
     check("materialized", ops)
 
 
