@@ -102,14 +102,36 @@ class Propagation(RecursiveComponents):
             return self._run()
 
     def _run(self) -> Changes:
-        while self.heap:
-            _, _, unit = heapq.heappop(self.heap)
-            self.queued.discard(unit)
-            if unit[0] == "rel":
-                self._process_relation(unit[1])
-            else:
-                self.process_scc(unit[1])
+        heap = self.heap
+        while heap:
+            level, _, unit = heapq.heappop(heap)
+            if not heap or heap[0][0] != level:
+                self._process(unit)
+                continue
+            # Units of one level do not read each other, so any order is right; the smallest
+            # change first is cheapest: the big one (often a table filling up) is then pushed
+            # through the delta plans of the others already in their new state, while their
+            # small changes join its old (often still empty) state.
+            batch = [unit]
+            while heap and heap[0][0] == level:
+                batch.append(heapq.heappop(heap)[2])
+            batch.sort(key=self._pending_size)
+            for unit in batch:
+                self._process(unit)
         return self.watched_changes
+
+    def _pending_size(self, unit: Any) -> int:
+        if unit[0] != "rel":
+            return 0
+        base = self.base.get(unit[1])
+        return len(self.counts.get(unit[1], ())) + (len(base[0]) + len(base[1]) if base else 0)
+
+    def _process(self, unit: Any) -> None:
+        self.queued.discard(unit)
+        if unit[0] == "rel":
+            self._process_relation(unit[1])
+        else:
+            self.process_scc(unit[1])
 
     def record(self, key: Key, ins: list[Row], dels: list[Row]) -> None:
         self.applied[key] = (ins, dels)
