@@ -114,6 +114,16 @@ core_opts = [
     cfg.StrOpt("tempdir", help="Directory for temporary files."),
     cfg.BoolOpt("fatal_exception_format_errors", default=False,
                 help="Kept for compatibility; has no effect."),
+    cfg.IntOpt("malloc_arena_max", default=1, min=0,
+               help="Most glibc malloc arenas of the server process (set at start-up, like "
+                    "MALLOC_ARENA_MAX): fewer arenas let freed memory be reused and returned "
+                    "instead of staying spread over one heap per API thread. 0: glibc's "
+                    "default (8 per core). Only on glibc."),
+    cfg.IntOpt("malloc_trim_threshold", default=32, min=0,
+               help="Once this many more MiB lie free in malloc's heaps than after the last "
+                    "trim (after a delete, after a big push is absorbed ...), a background "
+                    "thread returns the free pages to the system (malloc_trim). 0: never. "
+                    "Only on glibc."),
     cfg.BoolOpt("debug", short="d", default=False, help="Log at DEBUG level."),
     cfg.StrOpt("log_file", help="Log to this file instead of standard error."),
     cfg.BoolOpt("log_json", default=False,

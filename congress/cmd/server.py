@@ -19,7 +19,7 @@ from typing import Any
 from oslo_config import cfg
 
 from congress import config, exceptions
-from congress.cmd import cli, logging_setup, sdnotify
+from congress.cmd import allocator, cli, logging_setup, sdnotify
 from congress.db import migration
 
 LOG = logging.getLogger("congress.server")
@@ -338,9 +338,27 @@ def serve_forever(server: ServerNode, reload: threading.Event,
             reload_config(conf)
 
 
+def setup_allocator(conf: cfg.ConfigOpts) -> allocator.Trimmer | None:
+    """Limit malloc's arenas and start the trimmer (``malloc_arena_max``,
+    ``malloc_trim_threshold``; see :mod:`congress.cmd.allocator`). Called before any thread
+    of the server starts: a thread keeps the arena it first allocated from."""
+    if not allocator.available():
+        return None
+    if conf.malloc_arena_max and threading.active_count() > 1:
+        LOG.warning("malloc_arena_max set after %d threads started",
+                    threading.active_count() - 1)
+    allocator.limit_arenas(conf.malloc_arena_max)
+    if not conf.malloc_trim_threshold:
+        return None
+    trimmer = allocator.Trimmer(conf.malloc_trim_threshold * 2**20)
+    trimmer.start()
+    return trimmer
+
+
 def main(argv: list[str] | None = None) -> int:
     conf = parse_args(argv)
     logging_setup.setup(conf)
+    trimmer = setup_allocator(conf)
     server = ServerNode(conf)
     reload = threading.Event()
 
@@ -370,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
     sdnotify.notify(f"READY=1\nSTATUS=node {conf.node_id} serving{where}")
     serve_forever(server, reload)
     sdnotify.notify(f"STOPPING=1\nSTATUS=node {conf.node_id} stopping")
+    if trimmer is not None:
+        trimmer.stop()
     server.stopped.clear()
     server.stop()
     if conf.status_file:

@@ -256,6 +256,7 @@ class PolicyEngineService(DatabaseSync, ChangeWriter, DatasourceData, ActionDisp
             saved = self.rt.policies[name]
             records = list(saved.rules.values())
             self.rt.delete_policy(name)
+            self._rows_cache.clear()  # let the rows read from the policy go now
 
             def undo() -> None:
                 if name not in self.rt.policies:
@@ -400,7 +401,11 @@ class PolicyEngineService(DatabaseSync, ChangeWriter, DatasourceData, ActionDisp
                 return {"results": cached[1]}
             rows = self.rt.select(pol.name, table)
             results = FrozenResults({"data": list(r)} for r in rows)
-            if len(self._rows_cache) > 256:
+            if len(self._rows_cache) > 256 or any(
+                    rev != self.rt.revision for rev, _ in self._rows_cache.values()):
+                # entries of an earlier revision are never returned again: keeping them
+                # would hold every table ever read (with its encoded body) until 256 others
+                # were, after the policy or datasource they belong to is long gone
                 self._rows_cache.clear()
             # the same list object is returned while nothing changes: the API layer reuses
             # its encoded body (see congress.api.base.send_collection)

@@ -5,7 +5,9 @@ class FrozenResults(list):
     """A results list its producer never changes again.
 
     The policy engine returns the same object for a table's rows while nothing changed, so the
-    API may encode it once and reuse the bytes (see ``congress.api.base``).
+    API may encode it once and keep the bytes on it, in ``encoded`` (see
+    ``congress.api.base.send_collection``): they live exactly as long as the engine hands the
+    list out.
     """
 
-    __slots__ = ()
+    __slots__ = ("encoded",)

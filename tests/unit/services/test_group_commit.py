@@ -88,3 +88,17 @@ def test_refused_change_in_a_batch_leaves_the_others(engine: PolicyEngineService
     changes = db_policies.changes_since(engine.db, before)
     assert [c["op"] for c in changes] == ["insert_rule", "insert_rule"]
     assert engine.policy_revision == before + 2
+
+
+def test_rows_of_an_earlier_revision_are_not_kept(engine: PolicyEngineService) -> None:
+    """The rows cache answers the same list while nothing changes and holds nothing read
+    before a change (a deleted policy's rows and their encoded bodies go with it)."""
+    engine.insert_rule("p", "q(1)")
+    first = engine.get_rows("p", "q")["results"]
+    assert engine.get_rows("p", "q")["results"] is first
+    engine.create_policy(name="other")
+    engine.insert_rule("other", "r(2)")
+    engine.get_rows("other", "r")
+    assert list(engine._rows_cache) == [("other", "r")]
+    engine.delete_policy("other")
+    assert engine._rows_cache == {}

@@ -1,0 +1,127 @@
+"""Giving freed memory back to the system (glibc's malloc; elsewhere these do nothing).
+
+Big datasource tables are many Python objects plus large buffers (set and dict tables, row
+lists, request bodies); the large ones come from glibc's malloc. Freed, they stay in malloc's
+heaps: a server that loaded and then deleted a 100k-row table kept 150-250 MiB more than at
+start, growing by 50-70 MiB per further load/delete cycle (benchmarks/RESULTS.md, "Memory after
+create / PUT / delete cycles"), with no Python object retained. Two things bring it back:
+
+* :func:`limit_arenas`: glibc gives every thread that allocates while another holds the lock its
+  own heap ("arena", up to 8 per core); the API's worker threads each fill one and the freed
+  holes of one arena are never reused by another. With the GIL only one thread allocates at a
+  time anyway, so one or two arenas cost little. It must run before the threads first allocate
+  (threads keep the arena they were given), which is why ``congress-server`` calls it before it
+  starts anything; ``MALLOC_ARENA_MAX`` in the environment would do the same, but only if every
+  way of starting the server set it.
+* :class:`Trimmer`: ``malloc_trim(0)`` returns the free pages inside the heaps (not only at
+  their top) to the system. A background thread calls it once the bytes malloc holds free have
+  grown by ``threshold`` since the last trim (``mallinfo2``: a walk of malloc's free lists, no
+  system call), so it runs after a datasource or policy is deleted or a big push has been
+  absorbed and its request body freed, whatever node or thread freed it, and not on any
+  request's path. ctypes releases the GIL during both calls.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import threading
+import time
+from typing import Any
+
+LOG = logging.getLogger(__name__)
+
+M_ARENA_MAX = -8  # mallopt parameter number, <malloc.h>
+
+
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+def _load_libc() -> Any:
+    """glibc with the three functions used here, or None (musl, macOS ...)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.gnu_get_libc_version  # noqa: B018 (glibc only)
+        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+        libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        libc.mallinfo2.restype = _Mallinfo2  # glibc >= 2.33 (Debian 12: 2.36)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _load_libc()
+
+
+def available() -> bool:
+    return _LIBC is not None
+
+
+def limit_arenas(n: int) -> bool:
+    """At most ``n`` malloc arenas for this process (0: glibc's default). True if applied."""
+    if _LIBC is None or n <= 0:
+        return False
+    return bool(_LIBC.mallopt(M_ARENA_MAX, n))
+
+
+def free_bytes() -> int:
+    """Bytes malloc holds free in its heaps (released to the system or not); 0 without glibc."""
+    if _LIBC is None:
+        return 0
+    return int(_LIBC.mallinfo2().fordblks)
+
+
+def trim() -> bool:
+    """Give the free pages of malloc's heaps back to the system; True if any were."""
+    if _LIBC is None:
+        return False
+    return bool(_LIBC.malloc_trim(0))
+
+
+class Trimmer:
+    """A daemon thread that calls :func:`trim` when ``threshold`` more bytes lie free in
+    malloc's heaps than after the previous trim, checking every ``interval`` seconds."""
+
+    def __init__(self, threshold: int, interval: float = 1.0) -> None:
+        self.threshold = threshold
+        self.interval = interval
+        self.trims = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._base = free_bytes()
+
+    def start(self) -> None:
+        if _LIBC is None or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="malloc-trim", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def check(self) -> bool:
+        """Trim if enough became free since the last trim; True if it trimmed."""
+        free = free_bytes()
+        # what was free and then reused does not count: the base follows the free bytes down
+        self._base = min(self._base, free)
+        if free - self._base < self.threshold:
+            return False
+        t0 = time.perf_counter()
+        trim()
+        self.trims += 1
+        self._base = free_bytes()
+        LOG.debug("malloc_trim: %.0f MiB free in malloc's heaps, trimmed in %.1f ms",
+                  free / 2**20, (time.perf_counter() - t0) * 1000)
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.check()
+            except Exception:  # never let the trimmer take anything down
+                LOG.exception("malloc_trim check failed")
+                return
