@@ -8,18 +8,17 @@ Query strings are parsed here (not with falcon's options, whose defaults differ 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 from urllib.parse import parse_qsl
 
 import falcon
 
 from congress.api.errors import ApiError, MethodNotSupported
+from congress.datasources.json_array import has_lone_surrogate, reject_constant
 from congress.exceptions import PayloadTooLarge
 
 _CHUNK = 64 * 1024
 _UTF8 = {"utf-8", "utf8"}
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def too_large(limit: int) -> PayloadTooLarge:
@@ -73,13 +72,9 @@ def _content_type(req: falcon.Request) -> tuple[str, dict[str, str]]:
     return mime, params
 
 
-def parse_json(req: falcon.Request, limit: int, *, allow_empty: bool = False) -> Any:
-    """The body as JSON; a wrong Content-Type or charset or a parse error is a 400 with the
-    message the v1 API always gave (doc/api.md §Conventions).
-
-    ``allow_empty``: a body of zero bytes (or only whitespace) yields ``None`` instead of a
-    parse error.
-    """
+def json_text(req: falcon.Request, limit: int) -> str:
+    """The body as text, after the checks of a JSON body (Content-Type, charset, UTF-8); a
+    failed check is a 400 with the message the v1 API always gave (doc/api.md §Conventions)."""
     mime, params = _content_type(req)
     mime = mime or "application/json"
     if mime != "application/json":
@@ -87,44 +82,37 @@ def parse_json(req: falcon.Request, limit: int, *, allow_empty: bool = False) ->
     charset = params.get("charset")
     if charset is not None and charset.lower() not in _UTF8:
         raise ApiError(400, "Unsupported charset: must be 'UTF-8'")
-    raw = read_body(req, limit)
-    if allow_empty and not raw.strip():
+    try:
+        return read_body(req, limit).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ApiError(400, f"Failed to parse body as {mime}: {e}") from e
+
+
+def parse_json(req: falcon.Request, limit: int, *, allow_empty: bool = False) -> Any:
+    """The body as JSON; a wrong Content-Type or charset or a parse error is a 400 with the
+    message the v1 API always gave (doc/api.md §Conventions).
+
+    ``allow_empty``: a body of zero bytes (or only whitespace) yields ``None`` instead of a
+    parse error.
+    """
+    text = json_text(req, limit)
+    if allow_empty and not text.strip():
         return None
     try:
-        text = raw.decode("utf-8")
-        value = json.loads(text, parse_constant=_reject_constant)
-    except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
-        raise ApiError(400, f"Failed to parse body as {mime}: {e}") from e
+        value = json.loads(text, parse_constant=reject_constant)
+    except ValueError as e:  # JSONDecodeError
+        raise ApiError(400, f"Failed to parse body as application/json: {e}") from e
     except RecursionError as e:  # "[[[[..." nested deeper than the interpreter allows
-        raise ApiError(400, f"Failed to parse body as {mime}: nested too deeply") from e
+        raise ApiError(400, "Failed to parse body as application/json: nested too "
+                            "deeply") from e
     # UTF-8 cannot encode a surrogate, so one can only come from a \uD8xx..\uDFxx escape; a
     # pair of them is decoded to one character by json, a lone one stays and would fail
     # later in the database driver (500): refuse it here, once, for every endpoint
-    if "\\u" in text and _has_lone_surrogate(value):
-        raise ApiError(400, f"Failed to parse body as {mime}: a string contains a lone "
-                            "surrogate (\\ud800-\\udfff), which is not a Unicode character")
+    if "\\u" in text and has_lone_surrogate(value):
+        raise ApiError(400, "Failed to parse body as application/json: a string contains a "
+                            "lone surrogate (\\ud800-\\udfff), which is not a Unicode "
+                            "character")
     return value
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    """Whether any string (or object key) in decoded JSON holds a surrogate code point."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _SURROGATE.search(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
-def _reject_constant(name: str) -> Any:
-    """NaN / Infinity are not JSON: stored, they would make every later answer invalid JSON."""
-    raise ValueError(f"{name} is not a valid JSON value")
 
 
 # --------------------------------------------------------------------------- query string

@@ -26,7 +26,8 @@ import falcon
 
 from congress.api import parsing
 from congress.api.base import Resource, send_collection, send_empty, send_item
-from congress.api.errors import NotFoundError
+from congress.api.errors import ApiError, NotFoundError
+from congress.datasources import json_array
 from congress.exceptions import BadRequest, PolicyNotFound
 
 
@@ -152,11 +153,24 @@ class DatasourceRows(Resource):
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, ds_id: str,
                table_id: str) -> None:
-        rows = self.json_body(req)
-        if not isinstance(rows, list):
+        # An array goes to the datasource as text: it decodes it element by element (a big
+        # body does not stop the server for the length of one json.loads) and may skip the
+        # elements it had in the last body (congress.datasources.json_array).
+        text = parsing.json_text(req, self.state.body_limit)
+        if not json_array.is_array(text):
+            self.json_body(req)         # text that is not JSON: its parse error
             raise BadRequest("The request body must be a JSON array of rows")
         service = self.datasource_name(ds_id)
-        self.call(service, "replace_table", table=table_id, rows=rows)
+        try:
+            self.call(service, "replace_table_json", table=table_id, body=text)
+        except BadRequest as e:
+            if e.code == json_array.INVALID_JSON:
+                raise ApiError(400, e.message) from None
+            if e.message.startswith("Method replace_table_json not supported"):
+                # a datasource node of an earlier version (during a rolling upgrade)
+                self.call(service, "replace_table", table=table_id, rows=self.json_body(req))
+            else:
+                raise
         self.wait_until_visible(service)
         send_empty(resp)
 

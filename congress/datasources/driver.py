@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 from oslo_config import cfg
 
 from congress import bus, exceptions
-from congress.datasources import execution
+from congress.datasources import execution, json_array
 from congress.datasources.translators import TranslatorSet
 from congress.datasources.values import normalize_value
 
@@ -140,8 +140,8 @@ class DataSourceDriver(bus.Service):
 
     rpc_methods = frozenset({
         "get_status", "get_schema", "get_table_spec", "get_actions", "list_tables",
-        "get_rows", "replace_table", "webhook", "request_refresh", "request_execute",
-        "publication_state",
+        "get_rows", "replace_table", "replace_table_json", "webhook", "request_refresh",
+        "request_execute", "publication_state",
     })
 
     # ------------------------------------------------------------------ class-level API
@@ -389,6 +389,19 @@ class DataSourceDriver(bus.Service):
         raise exceptions.BadRequest(
             f"Method replace_entire_table_data not supported for datasource {self.name}",
             code="not_a_push_driver")
+
+    def replace_table_json(self, table: str, body: str) -> None:
+        """``replace_table`` with the rows as the text of a JSON array (the body of
+        ``PUT .../rows``), decoded here element by element, so that a big body does not hold
+        the interpreter for the whole decode (:mod:`congress.datasources.json_array`). Text
+        that is not JSON raises BadRequest with code ``invalid_json``."""
+        if not self.PUSH:
+            self.replace_table(table, None)     # refused, before decoding anything
+        try:
+            rows, _ = json_array.decode(body)
+        except json_array.InvalidJson as e:
+            raise json_array.invalid_json(e) from None
+        self.replace_table(table, rows)
 
     def webhook(self, payload: Any, table: str | None = None) -> None:
         raise exceptions.BadRequest(

@@ -111,6 +111,9 @@ class FailedDatasource(bus.Service):
     def replace_table(self, table: str, rows: Any) -> None:
         raise self._unavailable()
 
+    def replace_table_json(self, table: str, body: str) -> None:
+        raise self._unavailable()
+
     def webhook(self, payload: Any, table: str | None = None) -> None:
         raise self._unavailable()
 

@@ -78,7 +78,8 @@ class PolicyEngineService(DatabaseSync, ChangeWriter, DatasourceData, ActionDisp
         #: datasource -> time.monotonic() of the last update applied (for /metrics)
         self.data_applied_at: dict[str, float] = {}
         metrics.track(self)
-        self._rows_cache: dict[tuple[str, str], tuple[int, list[Any]]] = {}
+        #: (policy as asked, table) -> (Runtime, its revision, the rows' answer)
+        self._rows_cache: dict[tuple[str, str], tuple[Runtime, int, list[Any]]] = {}
         self._queue: list[PendingChange] = []
         self._queue_lock = threading.Lock()
         self.started = False
@@ -389,17 +390,28 @@ class PolicyEngineService(DatabaseSync, ChangeWriter, DatasourceData, ActionDisp
             return {"id": table}
 
     def get_rows(self, policy: str, table: str, trace: bool = False) -> dict[str, Any]:
+        key = (policy, table)
+        if not trace:
+            # An answer computed at the Runtime's current revision is returned without the
+            # engine lock: a change in progress (e.g. a big datasource update being absorbed
+            # under the lock) bumps the revision only once it is complete, so until then this
+            # is the state before it, and a reader never waits for it nor sees it half-done.
+            rt = self.rt
+            cached = self._rows_cache.get(key)
+            if cached is not None and cached[0] is rt and cached[1] == rt.revision:
+                return {"results": cached[2]}
         with self.lock:
             pol = self._policy(policy)
             if trace:
                 rows, text = policy_explain.trace_table(self.rt, pol.name, table)
                 return {"results": [{"data": list(r)} for r in rows],
                         "trace": text or "Not available"}
-            key = (pol.name, table)
+            rt = self.rt
             cached = self._rows_cache.get(key)
-            if cached is not None and cached[0] == self.rt.revision:
-                return {"results": cached[1]}
-            rows = self.rt.select(pol.name, table)
+            if cached is not None and cached[0] is rt and cached[1] == rt.revision:
+                return {"results": cached[2]}
+            revision = rt.revision
+            rows = rt.select(pol.name, table)
             results = FrozenResults({"data": list(r)} for r in rows)
             if len(self._rows_cache) > 256 or any(
                     rev != self.rt.revision for rev, _ in self._rows_cache.values()):
@@ -409,7 +421,7 @@ class PolicyEngineService(DatabaseSync, ChangeWriter, DatasourceData, ActionDisp
                 self._rows_cache.clear()
             # the same list object is returned while nothing changes: the API layer reuses
             # its encoded body (see congress.api.base.send_collection)
-            self._rows_cache[key] = (self.rt.revision, results)
+            self._rows_cache[key] = (rt, revision, results)
             return {"results": results}
 
     def simulate(self, policy: str, query: Any, sequence: Any, action_policy: Any,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from congress import exceptions
+from congress.datasources import json_array
 from congress.datasources.declare import col, hdict
 from congress.datasources.driver import PushDriver, Row
 from congress.datasources.values import normalize_value
@@ -39,28 +40,26 @@ COLUMNS = ("time", "type", "hostname", "status", "monitor", "monitor_event_id")
 _PLAIN = frozenset((str, int, float))
 
 
+def event_row(i: int, event: Any) -> Row:
+    """The row of event #``i``, as the ``events`` translator makes it: a value of ``details``
+    wins over a top-level one of the same name, a missing column is None, values are
+    normalized (``normalize_value``)."""
+    if type(event) is not dict:
+        raise exceptions.BadRequest(f"Doctor event #{i} must be an object")
+    details = event.get("details")
+    if details:
+        if type(details) is not dict:
+            raise exceptions.BadRequest(f"'details' of doctor event #{i} must be an object")
+        event = {**event, **details}
+    row = tuple(map(event.get, COLUMNS))
+    if not _PLAIN.issuperset(map(type, row)):
+        row = tuple(map(normalize_value, row))
+    return row
+
+
 def event_rows(events: list[Any]) -> set[Row]:
-    """The rows of ``events`` (a checked list of events), as the ``events`` translator makes
-    them, in one pass: a value of ``details`` wins over a top-level one of the same name,
-    a missing column is None, values are normalized (``normalize_value``)."""
-    rows: set[Row] = set()
-    add = rows.add
-    norm = normalize_value
-    plain = _PLAIN
-    for i, event in enumerate(events):
-        if type(event) is not dict:
-            raise exceptions.BadRequest(f"Doctor event #{i} must be an object")
-        details = event.get("details")
-        if details:
-            if type(details) is not dict:
-                raise exceptions.BadRequest(
-                    f"'details' of doctor event #{i} must be an object")
-            event = {**event, **details}
-        row = tuple(map(event.get, COLUMNS))
-        if not plain.issuperset(map(type, row)):
-            row = tuple(map(norm, row))
-        add(row)
-    return rows
+    """The rows of ``events`` (a list of events, each checked), in one pass."""
+    return set(map(event_row, range(len(events)), events))
 
 
 EVENTS = hdict("events",
@@ -78,6 +77,27 @@ class DoctorDriver(PushDriver):
     DESCRIPTION = "Datasource driver that allows external systems to push data in accordance "\
                   "with OPNFV Doctor Inspector southbound interface specification."
     TRANSLATORS = [EVENTS]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: the raw text of each event of the last PUT body -> its row (see replace_table_json)
+        self._known_events: dict[str, Row] = {}
+
+    def replace_table_json(self, table: str, body: str) -> None:
+        """``PUT .../tables/events/rows``: an event whose text was in the last body is neither
+        decoded nor translated again (:func:`congress.datasources.json_array.decode`), so
+        the work of a push that changes a few events of many is mostly finding them."""
+        if table != "events":
+            super().replace_table_json(table, body)
+            return
+        try:
+            rows, known = json_array.decode(body, event_row, self._known_events,
+                                            remember=True)
+        except json_array.InvalidJson as e:
+            raise json_array.invalid_json(e) from None
+        self.commit({"events": rows})
+        # a pure function of the text is remembered: valid whether the commit worked or not
+        self._known_events = known
 
     def translate_push(self, table: str, rows: Any) -> dict[str, set[Row]]:
         if table == "events" and type(rows) is list:

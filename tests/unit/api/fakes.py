@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from congress import exceptions as exc
+from congress.datasources import json_array
 from congress.policy import kinds
 
 _NAME_RE = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*(:[A-Za-z_.][A-Za-z0-9_.]*)*$")
@@ -270,6 +271,13 @@ class FakeDatasourceService:
             raise exc.BadRequest(
                 f"Method replace_entire_table_data not supported for datasource {self.name}")
         self.tables[table] = rows
+
+    def replace_table_json(self, table: str, body: str) -> None:
+        try:
+            rows, _ = json_array.decode(body)
+        except json_array.InvalidJson as e:
+            raise json_array.invalid_json(e) from None
+        self.replace_table(table, rows)
 
     def webhook(self, payload: Any, table: str | None = None) -> None:
         self.webhooks.append((payload, table))

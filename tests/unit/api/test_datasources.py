@@ -201,14 +201,38 @@ def test_replace_rows(client, backend) -> None:
     assert result.status_code == 200
     assert result.text == ""
     assert result.headers["Content-Type"] == "application/json; charset=UTF-8"
-    assert backend.last_call("replace_table") == ("pusher", {"table": "t",
-                                                             "rows": [[1, 2], [3, 4]]})
+    # the array goes to the datasource as text, which it decodes
+    assert backend.last_call("replace_table_json") == ("pusher", {"table": "t",
+                                                                  "body": "[[1, 2], [3, 4]]"})
+    assert backend.ds_manager.services["pusher"].tables["t"] == [[1, 2], [3, 4]]
     assert client.simulate_put("/v1/data-sources/pusher/tables/t/rows",
                                body="[]").status_code == 200
     not_list = client.simulate_put("/v1/data-sources/pusher/tables/t/rows", body="{}")
     assert not_list.status_code == 400
     assert error_of(not_list)["message"] == \
         "Bad Request::The request body must be a JSON array of rows"
+
+
+def test_replace_rows_not_json(client, backend) -> None:
+    backend.ds_manager.create_datasource({"name": "pusher", "driver": "push"})
+    for body, message in [("[[1, 2] [3]]", "Expecting ',' delimiter"),
+                          ("[1", "Expecting ',' delimiter"), ("{", "Expecting property name"),
+                          ("", "Expecting value")]:
+        result = client.simulate_put("/v1/data-sources/pusher/tables/t/rows", body=body)
+        assert result.status_code == 400
+        # the message of the datasource's decoder, answered verbatim as for any body
+        assert error_of(result)["message"].startswith(
+            f"Failed to parse body as application/json: {message}"), body
+
+
+def test_replace_rows_on_a_datasource_of_an_earlier_version(client, backend) -> None:
+    """A datasource node without replace_table_json (a rolling upgrade) gets the rows."""
+    backend.ds_manager.create_datasource({"name": "pusher", "driver": "push"})
+    backend.errors[("pusher", "replace_table_json")] = exc.BadRequest(
+        "Method replace_table_json not supported for service pusher")
+    result = client.simulate_put("/v1/data-sources/pusher/tables/t/rows", body="[[1, 2]]")
+    assert result.status_code == 200
+    assert backend.last_call("replace_table") == ("pusher", {"table": "t", "rows": [[1, 2]]})
 
 
 def test_replace_rows_on_polling_driver(client, nova) -> None:

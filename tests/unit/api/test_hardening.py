@@ -32,7 +32,6 @@ SURROGATE_REQUESTS: list[tuple[str, str, Any]] = [
     ("POST", "/v1/data-sources", {"name": "d1", "driver": "doctor", "description": LONE}),
     ("POST", "/v1/data-sources", {"name": "d1", "driver": "doctor",
                                   "config": {"auth_url": LONE}}),
-    ("PUT", "/v1/data-sources/nova/tables/servers/rows", [["s1", LONE]]),
     ("POST", "/v1/data-sources/nova?action=execute",
      {"name": "servers.pause", "args": {"named": {"id": LONE}}}),
     ("POST", "/v1/data-sources/nova/webhook", {"payload": [LONE]}),
@@ -51,6 +50,16 @@ def test_lone_surrogate_is_400_before_any_service_call(client, backend, method, 
     err = error_of(result)
     assert "lone surrogate" in err["message"]
     assert not [c for c in backend.calls if c[1] != "node_info"], backend.calls
+
+
+def test_lone_surrogate_in_pushed_rows_is_400(client, backend) -> None:
+    """Pushed rows go to the datasource as text (it decodes them): refused there."""
+    backend.ds_manager.create_datasource({"name": "pusher", "driver": "push"})
+    text = json.dumps([["s1", "x"], ["s2", LONE]])
+    result = client.simulate_put("/v1/data-sources/pusher/tables/t/rows", body=text)
+    assert result.status_code == 400, result.text
+    assert "lone surrogate" in error_of(result)["message"]
+    assert "t" not in backend.ds_manager.services["pusher"].tables
 
 
 def test_surrogate_pairs_are_characters_and_accepted(client) -> None:

@@ -69,6 +69,8 @@ def test_non_push_driver_refuses_rows(cloud: Any) -> None:
         d.replace_table("servers", [])
     assert e.value.message == "Method replace_entire_table_data not supported for " \
                               "datasource nova"
+    with pytest.raises(exceptions.BadRequest, match="replace_entire_table_data not supported"):
+        d.replace_table_json("servers", "[not even JSON")
     with pytest.raises(exceptions.BadRequest, match="does not accept webhooks"):
         d.webhook({"x": 1})
 
@@ -210,6 +212,71 @@ def test_doctor_fast_rows_are_the_translators() -> None:
         with pytest.raises(exceptions.BadRequest, match=message):
             d.replace_table("events", bad)
     assert d.table_rows("events") == generic
+
+
+def _events(n: int) -> list[dict[str, Any]]:
+    return [{"time": f"t{i}", "type": "compute.host.down",
+             "details": {"hostname": f"h{i % 7}", "status": "down" if i % 3 else "up",
+                         "monitor": f"m{i % 2}", "monitor_event_id": str(i)}}
+            for i in range(n)]
+
+
+def test_doctor_rows_pushed_as_text_are_the_decoded_ones(file_db: Any) -> None:
+    """PUT bodies go to the driver as text (replace_table_json): the rows are those of the
+    decoded events, a body that changes a few events reuses the others' rows, and what is
+    stored (a journal of changes) restores the same table."""
+    import json
+    d = DoctorDriver("doc", "id-doc", {"persist_data": True}, db=file_db)
+    events = _events(3000)
+    d.replace_table_json("events", json.dumps(events))
+    expected = DoctorDriver("x", "x", {})
+    expected.replace_table("events", events)
+    assert d.table_rows("events") == expected.table_rows("events")
+    held = {r[5]: r for r in d.table_rows("events")}
+    changed = [dict(e) for e in events]
+    changed[5] = {**events[5], "details": {**events[5]["details"], "status": "recovered"}}
+    del changed[9]
+    changed.append({"time": "new", "details": {"hostname": "h-new"}})
+    d.replace_table_json("events", json.dumps(changed))
+    expected.replace_table("events", changed)
+    assert d.table_rows("events") == expected.table_rows("events")
+    # the rows of unchanged events are the ones held before (not decoded again)
+    assert all(r is held[r[5]] for r in d.table_rows("events") if r[5] not in ("5", "None"))
+    assert _journal_rows(file_db, "id-doc", "events") == [0, 4]
+    restarted = DoctorDriver("doc", "id-doc", {"persist_data": True}, db=file_db)
+    assert restarted.table_rows("events") == expected.table_rows("events")
+    # a restarted driver knows no texts yet: everything is decoded, with the same rows
+    restarted.replace_table_json("events", json.dumps(events))
+    expected.replace_table("events", events)
+    assert restarted.table_rows("events") == expected.table_rows("events")
+
+
+def test_doctor_text_bodies_that_are_refused_change_nothing() -> None:
+    import json
+    d = DoctorDriver("doc", "id", {})
+    d.replace_table_json("events", json.dumps(_events(10)))
+    before = d.table_rows("events")
+    for body, code, message in [
+            ('[{"time": 1}, {"time": ]', "invalid_json", "Failed to parse body as "
+                                                         "application/json: Expecting value"),
+            ('[{"time": 1}, "x"]', "bad_request", "event #1 must be an object"),
+            ('[{"details": "x"}]', "bad_request", "'details' of doctor event #0"),
+            ('[{"time": NaN}]', "invalid_json", "NaN is not a valid JSON value")]:
+        with pytest.raises(exceptions.BadRequest, match=message) as info:
+            d.replace_table_json("events", body)
+        assert info.value.code == code
+    assert d.table_rows("events") == before
+    with pytest.raises(exceptions.BadRequest, match="translator: bogus is not in"):
+        d.replace_table_json("bogus", "[]")
+
+
+def test_text_bodies_for_other_push_drivers() -> None:
+    d = PushDataDriver("p", "id-p", {"description": "d"})
+    d.replace_table_json("data", '[["a", 1], ["b", 2]]')
+    assert d.get_rows("data") == [["a", 1], ["b", 2]]
+    with pytest.raises(exceptions.BadRequest, match="Failed to parse") as info:
+        d.replace_table_json("data", '[["a", 1]')
+    assert info.value.code == "invalid_json"
 
 
 # --------------------------------------------------------------------------- vitrage

@@ -1,0 +1,247 @@
+"""Decoding the JSON array of a pushed table (the body of ``PUT .../rows``) element by element.
+
+``json.loads`` of a 50 MB body is one C call that holds the GIL for a second or more, during
+which no other request of the server runs. :func:`decode` parses the same text one element at
+a time with the decoder's own scanner, so other threads get their turns between elements (the
+interpreter switches threads between bytecodes), and the values and error messages are
+``json.loads``'s.
+
+It also skips work for elements seen before: given ``known`` (the raw text of each object
+element of an earlier body -> what ``convert`` made of it), an element whose exact text is in
+``known`` is neither decoded nor converted again. That is sound because an object is
+self-delimiting: if the text at the current position starts with a complete JSON object (a
+key of ``known``, which decoded as one whole element before), a JSON parser reading from there
+reads exactly that object and stops where it ends; only the separator after it is checked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from congress import exceptions
+
+#: a ``}`` that ends an element: the next character that is not whitespace is ``,`` or ``]``
+_OBJECT_END = re.compile(r"\}[ \t\n\r]*[,\]]")
+_WS = " \t\n\r"
+#: how many possible ends of an element are tried against ``known`` before decoding it
+_CANDIDATES = 4
+#: what separates the objects of an array as json.dumps writes it
+_SEP = "}, {"
+#: pieces looked up in ``known`` per call (what one C call may do while holding the GIL)
+_BATCH = 20000
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class InvalidJson(ValueError):
+    """The text is not JSON (the message is the decoder's, with the position)."""
+
+
+#: ``code`` of the BadRequest for a pushed body that is not JSON
+INVALID_JSON = "invalid_json"
+
+
+def invalid_json(exc: InvalidJson) -> exceptions.BadRequest:
+    """The error for a pushed body that is not JSON (the API answers its message verbatim)."""
+    return exceptions.BadRequest(f"Failed to parse body as application/json: {exc}",
+                                 code=INVALID_JSON)
+
+
+def reject_constant(name: str) -> Any:
+    """NaN / Infinity are not JSON: stored, they would make every later answer invalid JSON."""
+    raise ValueError(f"{name} is not a valid JSON value")
+
+
+_scan = json.JSONDecoder(parse_constant=reject_constant).scan_once
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """Whether any string (or object key) in decoded JSON holds a surrogate code point (UTF-8
+    cannot encode one, so it can only come from a lone ``\\uD8xx``..``\\uDFxx`` escape)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def is_array(text: str) -> bool:
+    """Whether ``text`` starts (after JSON whitespace) with ``[``."""
+    return text.lstrip(_WS)[:1] == "["
+
+
+def decode(text: str, convert: Callable[[int, Any], Any] | None = None,
+           known: Mapping[str, Any] | None = None, *,
+           remember: bool = False) -> tuple[list[Any], dict[str, Any]]:
+    """The elements of the JSON array ``text``, each passed through ``convert(index, value)``
+    if given, and (``remember``) the ``known`` mapping of this text (the text inside the braces
+    of each object element -> its converted value, never None) to give to the next call; else
+    an empty dict.
+
+    Raises :class:`InvalidJson` as ``json.loads`` would fail (same messages), and when a string
+    holds a lone surrogate; ``ValueError`` from ``convert`` passes through.
+    """
+    try:
+        return _decode(text, convert, known or {}, remember)
+    except json.JSONDecodeError as e:
+        raise InvalidJson(str(e)) from None
+    except RecursionError:
+        raise InvalidJson("nested too deeply") from None
+
+
+def _decode(text: str, convert: Callable[[int, Any], Any] | None,
+            known: Mapping[str, Any], remember: bool) -> tuple[list[Any], dict[str, Any]]:
+    out: list[Any] = []
+    seen: dict[str, Any] = {}
+    idx = _skip_ws(text, 0)
+    if text[idx:idx + 1] != "[":
+        raise json.JSONDecodeError("Expecting value", text, idx)
+    idx = _skip_ws(text, idx + 1)
+    if text[idx:idx + 1] == "]":
+        _check_end(text, idx + 1)
+        return out, seen
+    if known:
+        idx = _known_run(text, idx, convert, known, remember, out, seen)
+        if idx < 0:
+            return out, seen
+    _elements(text, idx, convert, known, remember, out, seen)
+    return out, seen
+
+
+def _known_run(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
+               known: Mapping[str, Any], remember: bool, out: list[Any],
+               seen: dict[str, Any]) -> int:
+    """The elements of a body laid out as ``json.dumps`` writes arrays of objects
+    (``[{...}, {...}]``) found by splitting the text at ``}, {`` and looking the pieces up in
+    ``known``; the pieces are trusted in order only: the first element starts at the first
+    ``{``, and a piece known as a whole object starting where an element starts is that
+    element, so the next one starts after its separator. An unknown piece is decoded from
+    where it starts. Returns -1 when done, or the position of the element where the split no
+    longer matches the text (the general loop goes on from there)."""
+    stop = len(text.rstrip(_WS))
+    if text[idx:idx + 1] != "{" or text[stop - 2:stop] != "}]":
+        return idx
+    pieces = text[idx + 1:stop - 2].split(_SEP)
+    values: list[Any] = []
+    for a in range(0, len(pieces), _BATCH):      # in batches: other threads run in between
+        values.extend(map(known.get, pieces[a:a + _BATCH]))
+    i, n = 0, len(pieces)
+    pos = idx       # where element i starts (its "{")
+    while True:
+        try:
+            j = values.index(None, i)
+        except ValueError:
+            j = n
+        out.extend(values[i:j])
+        if remember:
+            seen.update(zip(pieces[i:j], values[i:j], strict=True))
+        if j == n:
+            _check_end(text, stop)
+            return -1
+        pos += sum(map(len, pieces[i:j])) + len(_SEP) * (j - i)
+        end = _element(text, pos, convert, known, remember, out, seen)
+        if end != pos + len(pieces[j]) + 2:
+            # the element is not its piece ("}, {" inside a string): the general loop
+            # goes on after it
+            nxt = _skip_ws(text, end)
+            if text[nxt:nxt + 1] == "]":
+                return nxt
+            if text[nxt:nxt + 1] != ",":
+                _delimiter_error(text, nxt)
+            return _skip_ws(text, nxt + 1)
+        if j + 1 == n:
+            _check_end(text, stop)
+            return -1
+        i, pos = j + 1, end + len(_SEP) - 2     # past ", " to the next "{"
+
+
+def _one(text: str, idx: int, convert: Callable[[int, Any], Any] | None, remember: bool,
+         out: list[Any], seen: dict[str, Any]) -> int:
+    """Decode the element at ``idx``, append it (converted) to ``out``; returns its end."""
+    try:
+        decoded, end = _scan(text, idx)
+    except StopIteration as e:
+        raise json.JSONDecodeError("Expecting value", text, e.value) from None
+    except ValueError as e:     # the decoder's errors, NaN and Infinity
+        raise InvalidJson(str(e)) from None
+    if text.find("\\u", idx, end) >= 0 and has_lone_surrogate(decoded):
+        raise InvalidJson("a string contains a lone surrogate (\\ud800-\\udfff), "
+                          "which is not a Unicode character")
+    value = decoded if convert is None else convert(len(out), decoded)
+    out.append(value)
+    if remember and type(decoded) is dict:
+        seen[text[idx + 1:end - 1]] = value
+    return end
+
+
+def _elements(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
+              known: Mapping[str, Any], remember: bool, out: list[Any],
+              seen: dict[str, Any]) -> None:
+    """The elements from ``idx`` (where one starts) to the end of the array, one by one."""
+    if idx < len(text) and text[idx] == "]":        # the general loop after a known run
+        _check_end(text, idx + 1)
+        return
+    while True:
+        end = _element(text, idx, convert, known, remember, out, seen)
+        idx = _skip_ws(text, end)
+        c = text[idx:idx + 1]
+        if c == ",":
+            idx = _skip_ws(text, idx + 1)
+        elif c == "]":
+            _check_end(text, idx + 1)
+            return
+        else:
+            _delimiter_error(text, idx)
+
+
+def _element(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
+             known: Mapping[str, Any], remember: bool, out: list[Any],
+             seen: dict[str, Any]) -> int:
+    """Append the element at ``idx`` (known, else decoded); returns its end."""
+    if known and text[idx:idx + 1] == "{":
+        # the ends this element may have, tried in order against the known texts
+        pos = idx
+        for _ in range(_CANDIDATES):
+            m = _OBJECT_END.search(text, pos)
+            if m is None:
+                break
+            raw = text[idx + 1:m.start()]
+            value = known.get(raw)
+            if value is not None:
+                out.append(value)
+                if remember:
+                    seen[raw] = value
+                return m.start() + 1
+            pos = m.start() + 1
+    return _one(text, idx, convert, remember, out, seen)
+
+
+def _check_end(text: str, idx: int) -> None:
+    idx = _skip_ws(text, idx)
+    if idx != len(text):
+        raise json.JSONDecodeError("Extra data", text, idx)
+
+
+def _delimiter_error(text: str, idx: int) -> int:
+    raise json.JSONDecodeError("Expecting ',' delimiter", text, idx)
+
+
+def _skip_ws(text: str, idx: int) -> int:
+    # the common cases without a regular expression: no whitespace, or one space
+    c = text[idx:idx + 1]
+    if c and c not in _WS:
+        return idx
+    if c == " " and text[idx + 1:idx + 2] not in _WS:
+        return idx + 1
+    while text[idx:idx + 1] in _WS and idx < len(text):
+        idx += 1
+    return idx

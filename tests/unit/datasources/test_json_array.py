@@ -1,0 +1,104 @@
+"""Element-by-element decoding of pushed JSON arrays (congress.datasources.json_array): the
+values and errors of json.loads, and elements known from an earlier body reused exactly."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from congress.datasources import json_array
+from congress.datasources.json_array import InvalidJson, decode, reject_constant
+
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False,
+                                                                 allow_infinity=False) \
+    | st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=8) \
+    | st.sampled_from(["}", "},{", "}, {", "\"}]", "\\", "]", "{}"])
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                      | st.dictionaries(st.text(max_size=4) | st.sampled_from(["}", "},"]),
+                                        inner, max_size=4), max_leaves=12)
+separators = st.sampled_from([(", ", ": "), (",", ":"), (" ,\n ", " : ")])
+
+
+def loads(text: str) -> Any:
+    return json.loads(text, parse_constant=reject_constant)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(values, max_size=8), separators, st.sampled_from(["", " ", "\n\t "]))
+def test_decode_is_json_loads(items: list[Any], sep: tuple[str, str], pad: str) -> None:
+    text = pad + json.dumps(items, separators=sep) + pad
+    got, known = decode(text, remember=True)
+    assert got == loads(text)
+    # every object element is remembered by its exact text
+    assert all(loads("{" + raw + "}") == value for raw, value in known.items())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(values, max_size=8), st.lists(values, max_size=8), separators, separators)
+def test_known_elements_give_what_decoding_gives(old: list[Any], new: list[Any],
+                                                 sep1: tuple[str, str],
+                                                 sep2: tuple[str, str]) -> None:
+    """With the elements of an earlier body known, the result is the fresh decode's, whatever
+    the bodies (elements shared, reordered, changed; strings that look like separators)."""
+    def convert(i: int, value: Any) -> Any:
+        return ("converted", json.dumps(value, sort_keys=True))
+
+    _, known = decode(json.dumps(old + new[:3], separators=sep1), convert, remember=True)
+    body = json.dumps(new + old[::-1], separators=sep2)
+    fresh, _ = decode(body, convert)
+    again, known2 = decode(body, convert, known, remember=True)
+    assert again == fresh
+    # and what is remembered for the next body is this body's elements only
+    assert all(raw in body for raw in known2)
+
+
+def test_a_known_element_is_neither_decoded_nor_converted_again() -> None:
+    calls: list[int] = []
+
+    def convert(i: int, value: Any) -> tuple[Any, ...]:
+        calls.append(i)
+        return (value["a"],)
+
+    body = json.dumps([{"a": i, "b": {"c": "}, {"}} for i in range(100)])
+    rows, known = decode(body, convert, remember=True)
+    assert len(calls) == 100 and len(known) == 100
+    changed = json.loads(body)
+    changed[7]["b"]["c"] = "other"
+    calls.clear()
+    rows2, _ = decode(json.dumps(changed), convert, known, remember=True)
+    assert calls == [7]
+    assert rows2 == rows
+    assert all(rows2[i] is rows[i] for i in range(100) if i != 7)
+
+
+@pytest.mark.parametrize("text", [
+    "", "  ", "[", "[1", "[1 2]", "[1,]", "[,1]", "[1] x", "[1]]", '[{"a": 1}', '[{"a" 1}]',
+    "[NaN]", "[1, Infinity]", "[-Infinity]", "[01]", "[tru]", '["\\x"]', "[" * 100000,
+])
+def test_invalid_text_fails_as_json_loads_does(text: str) -> None:
+    with pytest.raises(InvalidJson) as info:
+        decode(text)
+    try:
+        loads(text)
+    except RecursionError:
+        assert str(info.value) == "nested too deeply"
+    except ValueError as e:
+        assert str(info.value) == str(e)
+    else:
+        raise AssertionError("json.loads accepted it")
+
+
+def test_lone_surrogates_are_refused() -> None:
+    assert decode('["\\ud83d\\ude00"]')[0] == ["\U0001F600"]
+    with pytest.raises(InvalidJson, match="lone surrogate"):
+        decode('[["a"], ["\\ud800"]]')
+
+
+def test_is_array() -> None:
+    assert json_array.is_array(" \n[1]") and json_array.is_array("[")
+    assert not json_array.is_array('{"a": 1}') and not json_array.is_array("")
+    assert not json_array.is_array("\u00a0[1]")      # not JSON whitespace
