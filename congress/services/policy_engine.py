@@ -414,7 +414,7 @@ class PolicyEngineService(DatabaseSync, ChangeWriter, DatasourceData, ActionDisp
             rows = rt.select(pol.name, table)
             results = FrozenResults({"data": list(r)} for r in rows)
             if len(self._rows_cache) > 256 or any(
-                    rev != self.rt.revision for rev, _ in self._rows_cache.values()):
+                    entry[1] != revision for entry in self._rows_cache.values()):
                 # entries of an earlier revision are never returned again: keeping them
                 # would hold every table ever read (with its encoded body) until 256 others
                 # were, after the policy or datasource they belong to is long gone
