@@ -10,7 +10,8 @@
 #   bash scripts/molecule.sh cluster [ACTION]       the whole topology (ansible/molecule/cluster)
 #   bash scripts/molecule.sh aio [ACTION]           site.yml on one all-in-one host
 #
-# Creates .venv-ansible on first use (scripts/ansible-venv.sh).
+# Creates .venv-ansible on first use (scripts/ansible-venv.sh). The congress_* roles, aio and
+# cluster build the packages first when build/debs has none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -29,6 +30,14 @@ need_lab_tools() {
     [ "$(id -u)" = 0 ] || { log "the lab needs root"; exit 1; }
     python3 -c 'import sys; from tests.e2e.lab import missing_tools; m = missing_tools(); print(*m); sys.exit(bool(m))' >/dev/null \
         || { log "installing the lab's tools"; apt-get install -y -qq debootstrap systemd-container iptables iproute2 >/dev/null; }
+}
+
+# The packages' build-time unit tests are skipped here (nocheck): dev.sh test runs them.
+need_debs() {
+    if [ ! -f build/debs/Packages ]; then
+        log "building the Congress packages (scripts/dev.sh debs)"
+        DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-nocheck}" bash scripts/dev.sh debs --no-lintian >&2
+    fi
 }
 
 cmd=${1:-}
@@ -50,6 +59,7 @@ role)
     action=${3:-test}
     [ -d "$ROOT/ansible/roles/$name/molecule/default" ] || { log "no scenario for role $name"; exit 2; }
     need_lab_tools
+    case "$name" in congress_*) need_debs ;; esac
     cd "$ROOT/ansible/roles/$name"
     start=$(date +%s)
     molecule "$action"
@@ -67,17 +77,14 @@ cluster|aio)
     scenario=$cmd
     action=${2:-test}
     need_lab_tools
-    if [ ! -f build/debs/Packages ]; then
-        log "building the Congress packages (scripts/dev.sh debs)"
-        bash scripts/dev.sh debs --no-lintian >&2
-    fi
+    need_debs
     cd "$ROOT/ansible"
     start=$(date +%s)
     molecule "$action" -s "$scenario"
     log "$scenario: molecule $action passed in $(( $(date +%s) - start )) s"
     ;;
 *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     [ -z "$cmd" ] || [ "$cmd" = -h ] || [ "$cmd" = --help ] || exit 2
     ;;
 esac
