@@ -21,7 +21,6 @@ import falcon
 
 from congress import config
 from congress.api import (
-    auth,
     datasources,
     drivers,
     library,
@@ -110,6 +109,8 @@ def create_app(conf: Any, backend: Backend) -> falcon.App:
     middleware: list[Any] = [RequestMiddleware(state)]
     keystone = strategy == "keystone"
     if keystone:
+        # oslo.policy (and requests, yaml ...) only where used: a noauth node starts faster
+        from congress.api import auth
         enforcer = auth.make_enforcer(conf)
         protected = () if conf.metrics_unauthenticated else ("/metrics",)
         middleware += [auth.KeystoneContextMiddleware(enforcer, protected),

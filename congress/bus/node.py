@@ -328,7 +328,13 @@ class Node(Rpc, Heartbeats, TableRouting):
                         f"Node id '{self.node_id}' is already in use on bus '{self.bus_id}'")
                 inprocess.NODES[(self.bus_id, self.node_id)] = self
             return
-        # A live node with our id answers on its own server queue within milliseconds.
+        # No consumer on our server queue: no live node has our id (the broker says so at
+        # once). Otherwise, or when the broker cannot be asked, a live node with our id
+        # answers on that queue within milliseconds; a consumer left by a node that died
+        # without closing its connection does not.
+        if tp.server_queue_consumers(self._conf, self.transport_url, self._control_topic,
+                                     self.node_id) == 0:
+            return
         timeout = min(self.ping_timeout, _DUPLICATE_PROBE_MAX)
         client = tp.make_client(transport, self._control_topic).prepare(
             server=self.node_id, timeout=timeout)

@@ -139,6 +139,49 @@ def stop_servers(servers: list[Any], *, block: bool = True) -> None:
             done.wait(30)
 
 
+def server_queue_consumers(conf: cfg.ConfigOpts, url: str | None, topic: str,
+                           server: str) -> int | None:
+    """How many consumers RabbitMQ's queue of RPC server ``server`` on ``topic`` has (0 when
+    the queue does not exist); None when that cannot be told (another driver, TLS, the broker
+    not answering at once ...).
+
+    A passive ``queue.declare`` on a short connection of its own: it creates nothing, and the
+    broker answers at once, where an RPC call to a node that is not there takes its whole
+    timeout to say so. The queue is oslo.messaging's ``<topic>.<server>``.
+    """
+    if is_inprocess(url) or not url or url.split(":", 1)[0].lower() not in ("rabbit", "amqp"):
+        return None
+    if conf.oslo_messaging_rabbit.ssl:
+        return None
+    try:
+        import amqp  # oslo.messaging's rabbit driver runs on it (through kombu)
+
+        parsed = oslo_messaging.TransportURL.parse(conf, url)
+        host = parsed.hosts[0]
+        conn = amqp.Connection(
+            host=f"{host.hostname or '127.0.0.1'}:{host.port or 5672}",
+            userid=host.username or "guest", password=host.password or "guest",
+            virtual_host=parsed.virtual_host or "/", connect_timeout=2.0)
+    except Exception:  # pragma: no cover - a URL oslo.messaging would read otherwise
+        LOG.debug("cannot probe queue %s.%s", topic, server, exc_info=True)
+        return None
+    try:
+        conn.connect()
+        channel = conn.channel()
+        try:
+            return int(channel.queue_declare(f"{topic}.{server}", passive=True).consumer_count)
+        except amqp.exceptions.NotFound:
+            return 0
+    except Exception:
+        LOG.debug("cannot probe queue %s.%s", topic, server, exc_info=True)
+        return None
+    finally:
+        try:
+            conn.collect() if not conn.connected else conn.close()
+        except Exception:  # pragma: no cover - best effort
+            LOG.debug("closing the probe connection failed", exc_info=True)
+
+
 def wire_copy(obj: Any) -> Any:
     """What the receiver of ``obj`` gets after JSON encoding (tuples become lists ...).
 

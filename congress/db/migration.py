@@ -11,19 +11,23 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
+import sqlalchemy as sa
 
 from congress import exceptions
 from congress.db import schema
 from congress.db.api import Database
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+# alembic (with mako and pygments, a third of a second) is imported only when a migration
+# runs or the scripts are walked: a server starting on a database already at the head only
+# reads alembic_version and the revision ids of the scripts (see upgrade()).
 
 LOG = logging.getLogger(__name__)
 
@@ -32,6 +36,7 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migra
 
 def alembic_config(url: str | None = None, connection: Any = None) -> Config:
     """An alembic ``Config`` for Congress' scripts (and the URL or connection to use)."""
+    from alembic.config import Config
     cfg = Config()
     cfg.set_main_option("script_location", MIGRATIONS_DIR)
     if url:
@@ -42,6 +47,7 @@ def alembic_config(url: str | None = None, connection: Any = None) -> Config:
 
 
 def script_directory() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
     return ScriptDirectory.from_config(alembic_config())
 
 
@@ -50,6 +56,31 @@ def head() -> str:
     rev = script_directory().get_current_head()
     assert rev is not None
     return rev
+
+
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.*)$", re.M)
+
+
+def script_head() -> str | None:
+    """:func:`head` from the ``revision``/``down_revision`` lines of the scripts, without
+    alembic: the one revision no other script names as its parent; None when that is not
+    one plain chain of literal ids (then ask alembic)."""
+    versions = os.path.join(MIGRATIONS_DIR, "versions")
+    revisions, parents = set(), set()
+    for name in os.listdir(versions):
+        if not name.endswith(".py") or name.startswith("__"):
+            continue
+        with open(os.path.join(versions, name), encoding="utf-8") as f:
+            found = dict((k, v.strip()) for k, v in _REVISION_LINE.findall(f.read()))
+        rev, down = found.get("revision", ""), found.get("down_revision", "")
+        if not re.fullmatch(r"['\"]\w+['\"]", rev) or not re.fullmatch(
+                r"None|['\"]\w+['\"]", down):
+            return None
+        revisions.add(rev[1:-1])
+        if down != "None":
+            parents.add(down[1:-1])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 def history() -> list[str]:
@@ -85,6 +116,7 @@ def _url_text(target: str | Database) -> str:
 @contextlib.contextmanager
 def _alembic_errors(what: str) -> Iterator[None]:
     """Alembic's own errors (unknown revision, several heads ...) as DatabaseError."""
+    from alembic.util import CommandError
     try:
         yield
     except CommandError as exc:
@@ -94,7 +126,14 @@ def _alembic_errors(what: str) -> Iterator[None]:
 def current(target: str | Database) -> str | None:
     """The revision the database is at; None for a database without Congress tables."""
     with _database(target) as db, db.transaction(readonly=True) as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        versions = [row[0] for row in conn.execute(sa.text(
+            "SELECT version_num FROM alembic_version"))]
+        if len(versions) <= 1:
+            return versions[0] if versions else None
+        from alembic.runtime.migration import MigrationContext
+        return MigrationContext.configure(conn).get_current_revision()  # raises: several heads
 
 
 def ensure_schema(db: Database) -> str | None:
@@ -112,14 +151,16 @@ def upgrade(target: str | Database, revision: str = "head", *, sql: bool = False
     ``sql=True`` only prints the SQL (offline mode; nothing is executed) and returns None.
     """
     if sql:
+        from alembic import command
         with _alembic_errors("upgrade the database schema"):
             command.upgrade(alembic_config(_url_text(target)), revision, sql=True)
         return None
     with _database(target) as db:
         before = current(db)
-        if revision == "head" and before == head():
+        if revision == "head" and before is not None and before == (script_head() or head()):
             LOG.debug("Database %s is at head %s", db.safe_url, before)
             return before
+        from alembic import command
         with _alembic_errors("upgrade the database schema"), \
                 db.migration_connection() as conn:
             command.upgrade(alembic_config(connection=conn), revision)
@@ -132,6 +173,7 @@ def upgrade(target: str | Database, revision: str = "head", *, sql: bool = False
 
 def downgrade(target: str | Database, revision: str, *, sql: bool = False) -> str | None:
     """Downgrade to ``revision`` (``base``: drop everything); returns the revision reached."""
+    from alembic import command
     if sql:
         with _alembic_errors("downgrade the database schema"):
             command.downgrade(alembic_config(_url_text(target)), revision, sql=True)
@@ -148,6 +190,7 @@ def downgrade(target: str | Database, revision: str, *, sql: bool = False) -> st
 
 def stamp(target: str | Database, revision: str, *, sql: bool = False) -> str | None:
     """Record ``revision`` as the database's revision without running migrations."""
+    from alembic import command
     if sql:
         with _alembic_errors("stamp the database"):
             command.stamp(alembic_config(_url_text(target)), revision, sql=True)
@@ -166,6 +209,7 @@ def revision(target: str | Database, message: str, autogenerate: bool = False) -
     With ``autogenerate`` the script holds the difference between the database (which should be
     at head) and ``congress.db.schema``.
     """
+    from alembic import command
     if not autogenerate:
         with _alembic_errors("create a migration script"):
             script = command.revision(alembic_config(), message=message)
@@ -183,6 +227,8 @@ def revision(target: str | Database, message: str, autogenerate: bool = False) -
 
 def schema_differences(target: str | Database) -> list[Any]:
     """Differences between the database and ``congress.db.schema`` (empty: in step)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
     with _database(target) as db, db.transaction(readonly=True) as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         return [d for d in compare_metadata(ctx, schema.metadata)

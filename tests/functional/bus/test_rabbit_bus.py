@@ -154,6 +154,18 @@ def test_duplicate_node_id_refused(spawn, make_node, bus_id):
     assert other.popen.wait(10) == 3
 
 
+def test_server_queue_consumers_tell_a_live_node_at_once(spawn, make_node, bus_id):
+    """The duplicate check asks the broker first: no consumer on the node's server queue
+    means no live node with that id (no RPC timeout to wait for)."""
+    from congress.bus import transport as tp
+    spawn("alive", ["echo"])
+    me = make_node("me")
+    topic = tp.control_topic(bus_id)
+    assert tp.server_queue_consumers(me._conf, me.transport_url, topic, "alive") == 1
+    assert tp.server_queue_consumers(me._conf, me.transport_url, topic, "nobody") == 0
+    assert tp.server_queue_consumers(me._conf, "inprocess://", topic, "alive") is None
+
+
 def test_two_bus_ids_are_isolated(spawn, make_node, bus_id):
     spawn("same", ["echo"], bus=bus_id + "-other")
     here = make_node("same")                      # same node id, other bus: allowed

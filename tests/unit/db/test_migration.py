@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,25 @@ def test_head_and_history():
     assert lines[0].startswith(f"{MULTINODE} -> {HEAD} (head), ")
     assert lines[1].startswith(f"{ORIGINAL_HEAD} -> {MULTINODE}, ")
     assert lines[2].startswith(f"<base> -> {ORIGINAL_HEAD}, ")
+
+
+def test_script_head_is_alembics_head():
+    """The start-up check reads the scripts' head without alembic; it must be alembic's."""
+    assert migration.script_head() == migration.head() == HEAD
+
+
+def test_server_at_head_does_not_import_alembic(url, tmp_path):
+    """A server starting on a database at the head imports no alembic (nor mako, pygments)."""
+    migration.upgrade(url)
+    code = ("import sys; from congress.db import api, migration; "
+            f"db = api.Database({url!r}); "
+            "assert migration.ensure_schema(db) == migration.current(db) == "
+            f"{HEAD!r}; import congress.cmd.server; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('alembic', 'mako', 'pygments')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_upgrade_from_empty(url):
