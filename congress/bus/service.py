@@ -14,11 +14,12 @@ LOG = logging.getLogger(__name__)
 Row = tuple[Any, ...]
 Rows = frozenset[Row]
 EMPTY: Rows = frozenset()
+_TUPLE = {tuple}
 
 
 def freeze_rows(rows: Iterable[Any]) -> Rows:
     """Rows as a frozenset of tuples (lists, e.g. from JSON, become tuples)."""
-    if isinstance(rows, frozenset) and all(type(r) is tuple for r in rows):
+    if isinstance(rows, frozenset) and set(map(type, rows)) <= _TUPLE:   # (checked in C)
         return rows
     return frozenset(tuple(r) for r in rows)
 

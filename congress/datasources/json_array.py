@@ -32,6 +32,8 @@ _CANDIDATES = 4
 _SEP = "}, {"
 #: pieces looked up in ``known`` per call (what one C call may do while holding the GIL)
 _BATCH = 20000
+#: characters of text split per call
+_WINDOW = 1 << 20
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -130,7 +132,7 @@ def _known_run(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
     stop = len(text.rstrip(_WS))
     if text[idx:idx + 1] != "{" or text[stop - 2:stop] != "}]":
         return idx
-    pieces = text[idx + 1:stop - 2].split(_SEP)
+    pieces = _split(text, idx + 1, stop - 2)
     values: list[Any] = []
     for a in range(0, len(pieces), _BATCH):      # in batches: other threads run in between
         values.extend(map(known.get, pieces[a:a + _BATCH]))
@@ -143,7 +145,9 @@ def _known_run(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
             j = n
         out.extend(values[i:j])
         if remember:
-            seen.update(zip(pieces[i:j], values[i:j], strict=True))
+            for a in range(i, j, _BATCH):
+                b = min(j, a + _BATCH)
+                seen.update(zip(pieces[a:b], values[a:b], strict=True))
         if j == n:
             _check_end(text, stop)
             return -1
@@ -162,6 +166,23 @@ def _known_run(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
             _check_end(text, stop)
             return -1
         i, pos = j + 1, end + len(_SEP) - 2     # past ", " to the next "{"
+
+
+def _split(text: str, start: int, stop: int) -> list[str]:
+    """``text[start:stop].split(_SEP)``, a window of at most :data:`_WINDOW` characters per
+    split (the separator does not overlap itself, so cutting at any of its occurrences splits
+    alike)."""
+    pieces: list[str] = []
+    while stop - start > _WINDOW:
+        cut = text.rfind(_SEP, start, start + _WINDOW)
+        if cut < 0:
+            cut = text.find(_SEP, start + _WINDOW, stop)
+            if cut < 0:
+                break
+        pieces.extend(text[start:cut].split(_SEP))
+        start = cut + len(_SEP)
+    pieces.extend(text[start:stop].split(_SEP))
+    return pieces
 
 
 def _one(text: str, idx: int, convert: Callable[[int, Any], Any] | None, remember: bool,

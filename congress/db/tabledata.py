@@ -36,9 +36,19 @@ from congress.db.schema import dstabledata, dstabledeltas
 JOURNAL_SLACK = 1000
 
 
+#: rows encoded per call of the JSON encoder (which holds the interpreter while it runs)
+_ENCODE_BATCH = 10000
+
+
 def _encode(rows: Iterable[Sequence[Any]]) -> str:
-    # rows are tuples or lists, which JSON writes alike: no copy of each row
-    return _util.dumps(rows if isinstance(rows, list) else list(rows))
+    # rows are tuples or lists, which JSON writes alike: no copy of each row; a big table in
+    # batches, so that other threads (API requests) run between them
+    data = rows if isinstance(rows, list) else list(rows)
+    if len(data) <= _ENCODE_BATCH:
+        return _util.dumps(data)
+    parts = [_util.dumps(data[a:a + _ENCODE_BATCH])[1:-1]
+             for a in range(0, len(data), _ENCODE_BATCH)]
+    return "[" + ",".join(parts) + "]"
 
 
 def _decode(text: str) -> list[tuple[Any, ...]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -54,6 +55,30 @@ def test_known_elements_give_what_decoding_gives(old: list[Any], new: list[Any],
     assert again == fresh
     # and what is remembered for the next body is this body's elements only
     assert all(raw in body for raw in known2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="}, {ab", max_size=60), st.integers(4, 12))
+def test_split_in_windows_is_str_split(text: str, window: int) -> None:
+    with mock.patch.object(json_array, "_WINDOW", window):
+        assert json_array._split(text, 0, len(text)) == text.split("}, {")
+        assert json_array._split("[" + text + "]", 1, len(text) + 1) == text.split("}, {")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["a", "b", "}, {"]), scalars, max_size=3),
+                max_size=12), st.integers(0, 11))
+def test_small_windows_and_batches_change_nothing(items: list[Any], change: int) -> None:
+    _, known = decode(json.dumps(items), remember=True)
+    changed = [dict(x) for x in items]
+    if changed:
+        changed[change % len(changed)]["new"] = change
+    body = json.dumps(changed)
+    with mock.patch.object(json_array, "_WINDOW", 5), mock.patch.object(json_array,
+                                                                         "_BATCH", 2):
+        got, again = decode(body, None, known, remember=True)
+    assert got == changed
+    assert again == decode(body, remember=True)[1]
 
 
 def test_a_known_element_is_neither_decoded_nor_converted_again() -> None:

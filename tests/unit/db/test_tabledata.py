@@ -49,6 +49,16 @@ def test_large_table(db):
     assert tabledata.get_table(db, "ds", "big") == rows
 
 
+@pytest.mark.parametrize("n", [0, 1, 6, 7, 13, 14, 15])
+def test_a_big_table_is_encoded_in_batches(db, monkeypatch, n):
+    """Encoded a batch of rows at a time: the same stored table, whatever the count."""
+    monkeypatch.setattr(tabledata, "_ENCODE_BATCH", 7)
+    rows = [(f"id-{i}", i, None, [1, "x"]) for i in range(n)]
+    tabledata.store_table(db, "ds", "t", rows)
+    assert tabledata.get_table(db, "ds", "t") == [tuple(r) for r in rows]
+    assert tabledata._encode(rows) == tabledata._util.dumps(rows)
+
+
 def test_store_joins_caller_transaction(db):
     with pytest.raises(RuntimeError), db.transaction() as conn:
         tabledata.store_table(conn, "ds", "t", [(1,)])
