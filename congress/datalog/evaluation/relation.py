@@ -18,6 +18,7 @@ relation (current rows minus ``plus`` plus ``minus``) without copying it.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator
 from operator import itemgetter
 from typing import Any
@@ -80,17 +81,27 @@ class Relation:
         idx = self.indexes.get(cols)
         if idx is None:
             fn = key_function(cols)
-            idx = {}
-            get = idx.get
-            for row in self.rows:
-                k = fn(row)
-                bucket = get(k)
-                if bucket is None:
-                    idx[k] = (row,)
-                elif type(bucket) is tuple:
-                    idx[k] = {bucket[0], row}
-                else:
-                    bucket.add(row)
+            # building one over a big relation allocates a bucket per key: the cyclic garbage
+            # collector would meanwhile rescan everything allocated since its last run (after
+            # a bulk load: millions of rows) several times over
+            pause = len(self.rows) > 10_000 and gc.isenabled()
+            if pause:
+                gc.disable()
+            try:
+                idx = {}
+                get = idx.get
+                for row in self.rows:
+                    k = fn(row)
+                    bucket = get(k)
+                    if bucket is None:
+                        idx[k] = (row,)
+                    elif type(bucket) is tuple:
+                        idx[k] = {bucket[0], row}
+                    else:
+                        bucket.add(row)
+            finally:
+                if pause:
+                    gc.enable()
             self.indexes[cols] = idx
             self._keyfns[cols] = fn
         return idx
