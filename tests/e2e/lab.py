@@ -48,6 +48,12 @@ SUITE = "bookworm"
 BASE_PACKAGES = ("systemd", "systemd-sysv", "dbus")
 HOST_TOOLS = {"debootstrap": "debootstrap", "systemd-nspawn": "systemd-container",
               "iptables": "iptables", "ip": "iproute2"}
+# CONGRESS_LAB_APT_CACHE=DIR (opt-in): a shared cache of the .deb files apt downloads. A new
+# host starts with DIR's files hard-linked into its /var/cache/apt/archives (apt uses a file
+# there when its size and hashes match the index, and downloads the others); ``down`` links the
+# files the hosts downloaded back into DIR.
+APT_CACHE = os.environ.get("CONGRESS_LAB_APT_CACHE", "")
+APT_ARCHIVES = "var/cache/apt/archives"
 INOTIFY_INSTANCES = "/proc/sys/fs/inotify/max_user_instances"
 MIN_INOTIFY_INSTANCES = 1024
 _NAME = re.compile(r"^[a-z][a-z0-9]{0,7}$")
@@ -219,7 +225,14 @@ class Host:
     def boot(self, base: str, binds: Sequence[str] = (), ro_binds: Sequence[str] = ()) -> None:
         for sub in ("upper", "work", "root"):
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
+        # the upper directory's mode becomes that of the host's / : with a caller's umask of 077
+        # (Ansible runs commands so) / was 0700 and every non-root daemon failed; dbus-daemon's
+        # start hung the boot
+        os.chmod(os.path.join(self.dir, "upper"), 0o755)
         if not os.path.ismount(self.root):  # mounted still when a powered-off host boots again
+            cache = self.lab.added.get("apt_cache")
+            if cache:
+                _link_debs(cache, os.path.join(self.dir, "upper", APT_ARCHIVES))
             _run(["mount", "-t", "overlay", "overlay", "-o",
                   f"lowerdir={base},upperdir={self.dir}/upper,workdir={self.dir}/work", self.root])
         self._network_env()
@@ -295,6 +308,29 @@ class Host:
 
     def state(self) -> dict[str, Any]:
         return {"ip": self.ip, "leader": self.leader, "nspawn": self.nspawn}
+
+
+def _link_debs(src_dir: str, dst_dir: str) -> int:
+    """Hard-link (or copy, across file systems) the .deb files of ``src_dir`` that ``dst_dir``
+    lacks into it, each under a temporary name renamed into place; returns how many."""
+    try:
+        names = sorted(n for n in os.listdir(src_dir) if n.endswith(".deb"))
+    except FileNotFoundError:
+        return 0
+    os.makedirs(dst_dir, exist_ok=True)
+    added = 0
+    for name in names:
+        dst = os.path.join(dst_dir, name)
+        if os.path.exists(dst):
+            continue
+        src, tmp = os.path.join(src_dir, name), f"{dst}.{os.getpid()}.part"
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+        added += 1
+    return added
 
 
 def _read(path: str) -> str:
@@ -406,6 +442,9 @@ class Lab:
         if not _NAME.match(name):
             raise ValueError(f"host name must match {_NAME.pattern}: {name!r}")
         base = ensure_base()
+        if APT_CACHE and not self.added.get("apt_cache"):
+            os.makedirs(APT_CACHE, exist_ok=True)
+            self.added["apt_cache"] = os.path.abspath(APT_CACHE)
         taken = {int(h.ip.rsplit(".", 1)[1]) for h in self.hosts.values()}
         suffix = suffix or next(i for i in range(10, 250) if i not in taken)
         host = Host(self, name, self.subnet.rsplit(".", 1)[0] + f".{suffix}")
@@ -485,6 +524,11 @@ class Lab:
         if was is not None and not _other_labs(self.name):
             with open(INOTIFY_INSTANCES, "w") as f:
                 f.write(was)
+        cache = self.added.get("apt_cache")
+        if cache:
+            added = sum(_link_debs(os.path.join(h.dir, "upper", APT_ARCHIVES), cache)
+                        for h in self.hosts.values())
+            log(f"apt cache {cache}: {added} packages added")
         shutil.rmtree(self.dir, ignore_errors=True)
         self.hosts.clear()
 
@@ -554,6 +598,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("base", help="build the cached Debian root only")
     sub.add_parser("list", help="list labs and their hosts")
     args = parser.parse_args(argv)
+    os.umask(0o022)  # what the lab creates for its hosts is readable there whoever calls this
     if args.cmd == "base":
         print(ensure_base())
     elif args.cmd == "up":
