@@ -11,7 +11,8 @@
 #   bash scripts/molecule.sh aio [ACTION]           site.yml on one all-in-one host
 #
 # Creates .venv-ansible on first use (scripts/ansible-venv.sh). The congress_* roles, aio and
-# cluster build the packages first when build/debs has none.
+# cluster build the packages first when build/debs has none; cluster also builds VERSION+1
+# into build/debs-next.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -37,6 +38,18 @@ need_debs() {
     if [ ! -f build/debs/Packages ]; then
         log "building the Congress packages (scripts/dev.sh debs)"
         DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-nocheck}" bash scripts/dev.sh debs --no-lintian >&2
+    fi
+}
+
+# The same code as build/debs with a higher version (VERSION+1), into build/debs-next: the
+# cluster scenario's rolling_upgrade.yml upgrades to it.
+need_next_debs() {
+    local next
+    next="$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)+1"
+    if ! ls build/debs-next/*_"${next}"_all.deb >/dev/null 2>&1; then
+        log "building the Congress packages $next for the rolling upgrade (build/debs-next)"
+        DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-nocheck}" bash scripts/dev.sh debs --no-lintian --version "$next" \
+            --out build/debs-next >&2
     fi
 }
 
@@ -78,13 +91,14 @@ cluster|aio)
     action=${2:-test}
     need_lab_tools
     need_debs
+    [ "$scenario" != cluster ] || need_next_debs
     cd "$ROOT/ansible"
     start=$(date +%s)
     molecule "$action" -s "$scenario"
     log "$scenario: molecule $action passed in $(( $(date +%s) - start )) s"
     ;;
 *)
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     [ -z "$cmd" ] || [ "$cmd" = -h ] || [ "$cmd" = --help ] || exit 2
     ;;
 esac
