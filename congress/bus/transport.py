@@ -151,9 +151,9 @@ def server_queue_consumers(conf: cfg.ConfigOpts, url: str | None, topic: str,
     """
     if is_inprocess(url) or not url or url.split(":", 1)[0].lower() not in ("rabbit", "amqp"):
         return None
-    if conf.oslo_messaging_rabbit.ssl:
-        return None
     try:
+        if conf.oslo_messaging_rabbit.ssl:
+            return None
         import amqp  # oslo.messaging's rabbit driver runs on it (through kombu)
 
         parsed = oslo_messaging.TransportURL.parse(conf, url)
