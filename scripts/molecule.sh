@@ -10,9 +10,10 @@
 #   bash scripts/molecule.sh cluster [ACTION]       the whole topology (ansible/molecule/cluster)
 #   bash scripts/molecule.sh aio [ACTION]           site.yml on one all-in-one host
 #
-# Creates .venv-ansible on first use (scripts/ansible-venv.sh). The congress_* roles, aio and
-# cluster build the packages first when build/debs has none; cluster also builds VERSION+1
-# into build/debs-next.
+# Creates .venv-ansible on first use (scripts/ansible-venv.sh). Lab hosts share the .deb files
+# apt downloads through CONGRESS_LAB_APT_CACHE (default /var/cache/congress-lab/apt-archives;
+# empty: every host downloads its own). The congress_* roles, aio and cluster build the
+# packages first when build/debs has none; cluster also builds VERSION+1 into build/debs-next.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -26,6 +27,7 @@ export ANSIBLE_ROLES_PATH="$ROOT/ansible/roles"
 export ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-0}"
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export MOLECULE_NO_LOG="${MOLECULE_NO_LOG:-false}"
+export CONGRESS_LAB_APT_CACHE="${CONGRESS_LAB_APT_CACHE-/var/cache/congress-lab/apt-archives}"
 
 need_lab_tools() {
     [ "$(id -u)" = 0 ] || { log "the lab needs root"; exit 1; }
@@ -41,12 +43,13 @@ need_debs() {
     fi
 }
 
-# The same code as build/debs with a higher version (VERSION+1), into build/debs-next: the
-# cluster scenario's rolling_upgrade.yml upgrades to it.
+# The same code as build/debs with a higher version (VERSION+1), into build/debs-next (again
+# whenever build/debs is newer): the cluster scenario's rolling_upgrade.yml upgrades to it.
 need_next_debs() {
     local next
     next="$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)+1"
-    if ! ls build/debs-next/*_"${next}"_all.deb >/dev/null 2>&1; then
+    if [ build/debs/Packages -nt build/debs-next/Packages ] \
+        || ! ls build/debs-next/*_"${next}"_all.deb >/dev/null 2>&1; then
         log "building the Congress packages $next for the rolling upgrade (build/debs-next)"
         DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-nocheck}" bash scripts/dev.sh debs --no-lintian --version "$next" \
             --out build/debs-next >&2
