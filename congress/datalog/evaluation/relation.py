@@ -89,16 +89,7 @@ class Relation:
                 gc.disable()
             try:
                 idx = {}
-                get = idx.get
-                for row in self.rows:
-                    k = fn(row)
-                    bucket = get(k)
-                    if bucket is None:
-                        idx[k] = (row,)
-                    elif type(bucket) is tuple:
-                        idx[k] = {bucket[0], row}
-                    else:
-                        bucket.add(row)
+                _add_to_index(idx, fn, self.rows)
             finally:
                 if pause:
                     gc.enable()
@@ -206,17 +197,7 @@ class Relation:
             self.drop_indexes(adjacency=False)
             return
         for cols, idx in self.indexes.items():
-            fn = self._keyfns[cols]
-            get = idx.get
-            for row in new:
-                k = fn(row)
-                bucket = get(k)
-                if bucket is None:
-                    idx[k] = (row,)
-                elif type(bucket) is tuple:
-                    idx[k] = {bucket[0], row}
-                else:
-                    bucket.add(row)
+            _add_to_index(idx, self._keyfns[cols], new)
 
     def remove_many(self, rows: list[Row]) -> None:
         """Remove present rows (the indexes are dropped when at most as many rows remain)."""
@@ -318,3 +299,18 @@ class OverlayView:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+
+def _add_to_index(idx: dict, fn, rows) -> None:
+    """Add ``rows`` to the hash index ``idx`` keyed by ``fn(row)``: a bucket holds one row as
+    a 1-tuple and more as a set."""
+    get = idx.get
+    for row in rows:
+        k = fn(row)
+        bucket = get(k)
+        if bucket is None:
+            idx[k] = (row,)
+        elif type(bucket) is tuple:
+            idx[k] = {bucket[0], row}
+        else:
+            bucket.add(row)
