@@ -56,9 +56,8 @@ class BackwardForward:
             self.check(fact)
             if self.is_proved(fact):
                 continue
-            rel.remove(row)
-            deleted[key].add(row)
-            p.stats["bf_deleted"] += 1
+            # the rows it helped derive are found while it is still present: a derivation that
+            # uses it in several body positions (a self-join) needs it in all of them
             for rule, pos in p.consumers.get(key, ()):
                 if rule.head_rel not in self.members:
                     continue
@@ -68,6 +67,9 @@ class BackwardForward:
                 for h in out:
                     if h in hrel.rows and not self.is_proved((rule.head_rel, h)):
                         queue.append((rule.head_rel, h))
+            rel.remove(row)
+            deleted[key].add(row)
+            p.stats["bf_deleted"] += 1
         return deleted
 
     def _instances(self, fact: tuple[Key, Row]) -> list[tuple]:

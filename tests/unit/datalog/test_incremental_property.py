@@ -252,3 +252,17 @@ def test_transitive_closure_delete_cycle() -> None:
     assert (2, 2) in rt.program.rows(("m", "r"))
     rt.delete("m", "e(3, 2)")
     assert set(rt.program.rows(("m", "r"))) == {(2, 3), (3, 4), (2, 4)}
+
+
+def test_deleting_a_row_a_self_join_used_twice_deletes_what_it_derived() -> None:
+    """Found by the property above: p1(0, 3) derives p1(3, 0) through a rule that reads p1
+    twice, both times p1(0, 3); deleting p1(0, 3) (its fact e1(3, 0) went) must take p1(3, 0)
+    with it, which only happens if what it derived is looked up while it is still present."""
+    stmts = ["p1(x, z) :- e1(z, x)", "p1(y, x) :- p1(x, y), p1(z, y)", "e1(3, 0)", "e1(0, 0)"]
+    rt = Runtime()
+    rt.create_policy("t", "materialized")
+    for s in stmts:
+        rt.insert("t", s)
+    assert set(rt.program.rows(("t", "p1"))) == {(0, 0), (0, 3), (3, 0)}
+    rt.delete("t", "e1(3, 0)")
+    assert set(rt.program.rows(("t", "p1"))) == {(0, 0)}
