@@ -84,21 +84,70 @@ class Server:
                 LOG.exception("Congress API server failed")
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Close the listening sockets and connections, stop the worker threads."""
+        """Close the listening sockets, let the requests being served finish, then close the
+        connections and end the event loop.
+
+        The order matters: a worker thread that finishes a request wakes the event loop by
+        writing to waitress's trigger pipe; closing the trigger while a worker can still do
+        that makes the worker write to a closed descriptor (EBADF), or to whatever file took
+        its number meanwhile. So the workers are stopped before the trigger is closed, and a
+        trigger whose workers did not stop in time is left open rather than closed under them.
+        """
         if self._stopped.is_set():
             return
         self._stopped.set()
-        triggers = [d for d in list(self._map.values())
-                    if isinstance(d, waitress_trigger.trigger)]
-        if self._thread.is_alive() and triggers:
-            # close everything from the event loop's own thread; the loop ends when its map
-            # is empty
-            triggers[0].pull_trigger(lambda: wasyncore.close_all(self._map))
+        trigger = next((d for d in list(self._map.values())
+                        if isinstance(d, waitress_trigger.trigger)), None)
+        loop_alive = self._thread.is_alive() and trigger is not None
+        # 1. no new connections
+        self._in_loop(trigger if loop_alive else None, self._close_listeners, timeout)
+        # 2. the requests being served finish (their threads may still pull the trigger)
+        workers_done = self._server.task_dispatcher.shutdown(timeout=timeout)
+        workers_done = workers_done and not self._server.task_dispatcher.threads
+        # 3. the connections and the trigger close; the loop ends when its map is empty
+        self._in_loop(trigger if loop_alive else None,
+                      lambda: self._close_all(keep_trigger_open=not workers_done), timeout)
+        if loop_alive:
             self._thread.join(timeout)
-        else:
-            wasyncore.close_all(self._map)
-        self._server.task_dispatcher.shutdown(timeout=timeout)
         LOG.info("Congress API on %s stopped", self.url)
+
+    def _in_loop(self, trigger: Any, fn: Any, timeout: float) -> None:
+        """Run ``fn`` in the event loop's thread (through ``trigger``) and wait for it; with no
+        trigger (the loop is not running) run it here."""
+        if trigger is None:
+            fn()
+            return
+        done = threading.Event()
+
+        def thunk() -> None:
+            try:
+                fn()
+            finally:
+                done.set()
+
+        trigger.pull_trigger(thunk)
+        if not done.wait(timeout):
+            LOG.warning("Congress API event loop did not answer within %.0f s", timeout)
+
+    def _close_listeners(self) -> None:
+        for d in list(self._map.values()):
+            if getattr(d, "accepting", False):
+                # the listening socket only: waitress's server.close() would also close the
+                # trigger the workers still use
+                wasyncore.dispatcher.close(d)
+
+    def _close_all(self, keep_trigger_open: bool) -> None:
+        for d in list(self._map.values()):
+            if isinstance(d, waitress_trigger.trigger) and keep_trigger_open:
+                LOG.warning("Congress API worker threads still running after stop: the "
+                            "event loop's trigger pipe is left open for them")
+                d.del_channel()       # out of the map (the loop ends) but not closed
+                continue
+            try:
+                d.close()
+            except OSError:
+                LOG.debug("closing %r at stop failed", d, exc_info=True)
+        self._map.clear()
 
     def __enter__(self) -> Server:
         return self

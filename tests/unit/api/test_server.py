@@ -109,3 +109,47 @@ def test_stop_releases_the_port(tmp_path, backend) -> None:
         assert s.connect_ex(("127.0.0.1", port)) != 0
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", port))               # the port is free again
+
+
+def test_stop_while_a_request_is_served_lets_it_finish(tmp_path) -> None:
+    """The race behind a flaky EBADF: a worker that finishes a request wakes the event loop
+    through waitress's trigger pipe; stop() closed that pipe while workers could still write
+    to it. Now stop() waits for the request being served, then closes; the worker neither
+    fails nor writes to a closed descriptor."""
+    import threading
+    import time
+
+    from congress.api.server import Server
+
+    entered = threading.Event()
+
+    def slow_app(environ, start_response):
+        entered.set()
+        time.sleep(0.5)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"finished"]
+
+    errors: list[BaseException] = []
+    previous_hook = threading.excepthook
+    threading.excepthook = lambda args: errors.append(args.exc_value)
+    try:
+        conf = make_conf(tmp_path, bind_host="127.0.0.1", bind_port=0, api_threads=2)
+        srv = Server(conf, slow_app)
+        srv.start()
+        answers: list[bytes] = []
+
+        def client() -> None:
+            with urllib.request.urlopen(f"{srv.url}/", timeout=10) as response:
+                answers.append(response.read())
+
+        t = threading.Thread(target=client)
+        t.start()
+        assert entered.wait(5)
+        srv.stop()                       # while the request is in the app
+        t.join(10)
+        assert answers == [b"finished"]
+        assert not srv._thread.is_alive()
+        assert not srv._server.task_dispatcher.threads
+    finally:
+        threading.excepthook = previous_hook
+    assert errors == []
