@@ -165,6 +165,12 @@ class NodeProcess:
             except (subprocess.TimeoutExpired, OSError):
                 self.popen.kill()
                 self.popen.wait(10)
+        for pipe in (self.popen.stdin, self.popen.stdout):
+            if pipe is not None and not pipe.closed:
+                try:
+                    pipe.close()
+                except OSError:             # a broken pipe to a process that is gone
+                    pass
         self.log.close()
 
 
