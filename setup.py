@@ -27,6 +27,9 @@ setup(
         # not declare them in its metadata
         "oslo.serialization>=5.0",
         "oslo.service>=3.0",
+        # the queue-consumer probe of bus/transport.py talks to RabbitMQ with it (it comes with
+        # oslo.messaging's rabbit driver, through kombu)
+        "amqp>=5.1",
         # oslo.service >= 4 runs on threads only with it (see congress/bus/threads.py)
         "cotyledon>=1.7",
         "oslo.policy>=4.0",
