@@ -146,14 +146,7 @@ class Relation:
         if self.adj:
             self._adj_add((row,))
         for cols, idx in self.indexes.items():
-            k = self._keyfns[cols](row)
-            bucket = idx.get(k)
-            if bucket is None:
-                idx[k] = (row,)
-            elif type(bucket) is tuple:
-                idx[k] = {bucket[0], row}
-            else:
-                bucket.add(row)
+            _add_to_index(idx, self._keyfns[cols], (row,))
 
     def remove(self, row: Row) -> None:
         """Remove a present row."""
@@ -161,14 +154,7 @@ class Relation:
         if self.adj:
             self._adj_remove((row,))
         for cols, idx in self.indexes.items():
-            k = self._keyfns[cols](row)
-            bucket = idx[k]
-            if type(bucket) is tuple:
-                del idx[k]
-            else:
-                bucket.discard(row)
-                if len(bucket) == 1:
-                    idx[k] = (next(iter(bucket)),)
+            _remove_from_index(idx, self._keyfns[cols], (row,))
 
     def insert_many(self, items: dict[Row, int] | list[tuple[Row, int]]) -> None:
         """Add rows that are not present, with their values.
@@ -210,16 +196,7 @@ class Relation:
             self.drop_indexes(adjacency=False)
             return
         for cols, idx in self.indexes.items():
-            fn = self._keyfns[cols]
-            for row in rows:
-                k = fn(row)
-                bucket = idx[k]
-                if type(bucket) is tuple:
-                    del idx[k]
-                else:
-                    bucket.discard(row)
-                    if len(bucket) == 1:
-                        idx[k] = (next(iter(bucket)),)
+            _remove_from_index(idx, self._keyfns[cols], rows)
 
     def clear(self) -> None:
         self.rows.clear()
@@ -314,3 +291,16 @@ def _add_to_index(idx: dict, fn, rows) -> None:
             idx[k] = {bucket[0], row}
         else:
             bucket.add(row)
+
+
+def _remove_from_index(idx: dict, fn, rows) -> None:
+    """Remove present ``rows`` from the hash index ``idx`` (the inverse of _add_to_index)."""
+    for row in rows:
+        k = fn(row)
+        bucket = idx[k]
+        if type(bucket) is tuple:
+            del idx[k]
+        else:
+            bucket.discard(row)
+            if len(bucket) == 1:
+                idx[k] = (next(iter(bucket)),)
