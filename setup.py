@@ -60,7 +60,7 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "congress-server=congress.cmd.server:run",
+            "congress-server=congress.cmd.launch:server",
             "congress-db-manage=congress.cmd.db_manage:main",
         ],
         "oslo.config.opts": [

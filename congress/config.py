@@ -124,6 +124,12 @@ core_opts = [
                     "trim (after a delete, after a big push is absorbed ...), a background "
                     "thread returns the free pages to the system (malloc_trim). 0: never. "
                     "Only on glibc."),
+    cfg.FloatOpt("switch_interval", default=0.001, min=0.0001, max=0.1,
+                 help="Seconds a busy Python thread runs before it yields the interpreter "
+                      "to a waiting one (sys.setswitchinterval; Python's default is 0.005). "
+                      "Shorter keeps API requests answered while a big push or policy "
+                      "change is absorbed (1-row read p99 during a 300k-event PUT: ~155 ms "
+                      "at 0.005, ~100 ms at 0.001) for a few percent of throughput."),
     cfg.BoolOpt("debug", short="d", default=False, help="Log at DEBUG level."),
     cfg.StrOpt("log_file", help="Log to this file instead of standard error."),
     cfg.BoolOpt("log_json", default=False,

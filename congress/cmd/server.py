@@ -339,15 +339,21 @@ def serve_forever(server: ServerNode, reload: threading.Event,
 
 
 def setup_allocator(conf: cfg.ConfigOpts) -> allocator.Trimmer | None:
-    """Limit malloc's arenas and start the trimmer (``malloc_arena_max``,
-    ``malloc_trim_threshold``; see :mod:`congress.cmd.allocator`). Called before any thread
-    of the server starts: a thread keeps the arena it first allocated from."""
+    """Limit malloc's arenas, turn its fast bins off and start the trimmer
+    (``malloc_arena_max``, ``malloc_trim_threshold``; see :mod:`congress.cmd.allocator`).
+    Called before any thread of the server starts: a thread keeps the arena it first
+    allocated from."""
     if not allocator.available():
         return None
+    LOG.info("Python objects on %s; at most %s malloc arenas, no fast bins; trim after %s MiB "
+             "freed",
+             allocator.python_allocator(), conf.malloc_arena_max or "glibc's default number of",
+             conf.malloc_trim_threshold or "(never)")
     if conf.malloc_arena_max and threading.active_count() > 1:
         LOG.warning("malloc_arena_max set after %d threads started",
                     threading.active_count() - 1)
     allocator.limit_arenas(conf.malloc_arena_max)
+    allocator.disable_fastbins()
     if not conf.malloc_trim_threshold:
         return None
     trimmer = allocator.Trimmer(conf.malloc_trim_threshold * 2**20)
@@ -359,6 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     conf = parse_args(argv)
     logging_setup.setup(conf)
     trimmer = setup_allocator(conf)
+    from congress.services import memory
+    memory.watch_collections()
+    sys.setswitchinterval(conf.switch_interval)
     server = ServerNode(conf)
     reload = threading.Event()
 

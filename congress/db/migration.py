@@ -160,6 +160,10 @@ def upgrade(target: str | Database, revision: str = "head", *, sql: bool = False
         if revision == "head" and before is not None and before == (script_head() or head()):
             LOG.debug("Database %s is at head %s", db.safe_url, before)
             return before
+        if revision == "head" and before is None and _create_at_head(db):
+            after = current(db)
+            LOG.info("Created the schema of database %s at %s", db.safe_url, after)
+            return after
         from alembic import command
         with _alembic_errors("upgrade the database schema"), \
                 db.migration_connection() as conn:
@@ -169,6 +173,35 @@ def upgrade(target: str | Database, revision: str = "head", *, sql: bool = False
             LOG.info("Upgraded database %s from %s to %s", db.safe_url, before or "<empty>",
                      after)
         return after
+
+
+def _create_at_head(db: Database) -> bool:
+    """Create the schema of an empty database straight from ``congress.db.schema`` and stamp
+    it at the scripts' head, without alembic (a third of a second of imports at a first
+    start). False, with nothing done, when the head cannot be read off the scripts or the
+    database already holds a table of Congress (then the migrations run as usual).
+
+    This is the same schema the migrations build: ``schema_differences`` is empty for both,
+    and the tests compare the two table by table (columns, keys, indexes, seeded rows).
+    """
+    revision = script_head()
+    if revision is None:
+        return False
+    with db.migration_connection() as conn:
+        existing = set(sa.inspect(conn).get_table_names())
+        if existing & (set(schema.metadata.tables) | {"alembic_version"}):
+            return False
+        schema.metadata.create_all(conn)
+        # what the migrations seed: the revision counter's one row
+        conn.execute(schema.policy_revision.insert().values(
+            id=schema.REVISION_ROW_ID, value=0))
+        version = sa.Table(
+            "alembic_version", sa.MetaData(),
+            sa.Column("version_num", sa.String(32), nullable=False),
+            sa.PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
+        version.create(conn)
+        conn.execute(version.insert().values(version_num=revision))
+    return True
 
 
 def downgrade(target: str | Database, revision: str, *, sql: bool = False) -> str | None:

@@ -39,7 +39,7 @@ from congress.datasources.execution import actions_of
 from congress.db import crypto
 from congress.db import datasources as ds_db
 from congress.db import policies as db_policies
-from congress.services import metrics
+from congress.services import memory, metrics
 
 LOG = logging.getLogger(__name__)
 
@@ -414,4 +414,5 @@ class DatasourceManager(bus.Service):
             ds_db.delete_datasource(self.db, row["id"])
             LOG.info("Datasource %s deleted", row["name"])
         self._broadcast(row["name"], "delete")
+        memory.collect_garbage(f"deleting datasource {row['name']}")
         return None

@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from congress.db import api, migration, policies
-from tests.unit.db.test_migration import ALL_TABLES, HEAD, ORIGINAL_HEAD
+from tests.functional.harness import create_database, drop_database
+from tests.unit.db.test_migration import ALL_TABLES, HEAD, ORIGINAL_HEAD, schema_facts
 
 pytestmark = pytest.mark.functional
 
@@ -35,6 +36,23 @@ def test_upgrade_from_empty(fresh_mysql_url):
         assert details[table] == ("utf8mb4_bin", "InnoDB", "Dynamic"), table
     assert migration.schema_differences(fresh_mysql_url) == []
     assert migration.upgrade(fresh_mysql_url) == HEAD
+
+
+def test_created_at_head_equals_migrated(fresh_mysql_url):
+    """A first start creates the schema without alembic; on MariaDB too it is the schema the
+    migrations build (columns, keys, indexes, seeded rows, engine, collation, row format)."""
+    name, migrated = create_database("congress_migrated")
+    try:
+        assert migration.upgrade(fresh_mysql_url) == HEAD            # the fast path
+        assert migration.upgrade(migrated, HEAD) == HEAD             # alembic, step by step
+        assert schema_facts(fresh_mysql_url) == schema_facts(migrated)
+        assert _inspect(fresh_mysql_url) == _inspect(migrated)
+        assert migration.schema_differences(fresh_mysql_url) == []
+        assert migration.downgrade(fresh_mysql_url, ORIGINAL_HEAD) == ORIGINAL_HEAD
+        assert migration.upgrade(fresh_mysql_url) == HEAD
+        assert schema_facts(fresh_mysql_url) == schema_facts(migrated)
+    finally:
+        drop_database(name)
 
 
 def test_downgrade_and_upgrade_again(fresh_mysql_url):

@@ -1,8 +1,11 @@
-"""congress.cmd.allocator: the arena limit and the trimmer give freed memory back (glibc)."""
+"""congress.cmd.allocator: the arena limit, the trimmer and the re-exec on glibc's malloc give
+freed memory back."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -49,3 +52,59 @@ def test_trimmer_thread_stops():
     trimmer.stop()
     thread.join(5)
     assert not thread.is_alive()
+
+
+REEXEC = (
+    "import os, sys\n"
+    "print('start', os.environ.get('PYTHONMALLOC'), os.getpid(), flush=True)\n"
+    "from congress.cmd import allocator\n"
+    "allocator.reexec_on_system_malloc()\n"
+    "print('running', allocator.python_allocator(), os.getpid(), sys.argv[1:], flush=True)\n")
+
+
+def _run_reexec(env_value: str | None) -> list[list[str]]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONMALLOC"}
+    if env_value is not None:
+        env["PYTHONMALLOC"] = env_value
+    out = subprocess.run([sys.executable, "-c", REEXEC, "--node-id", "x"], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    return [line.split(" ", 3) for line in out.splitlines()]
+
+
+def test_reexec_runs_the_same_command_again_on_malloc():
+    lines = _run_reexec(None)
+    assert [line[:2] for line in lines] == [["start", "None"], ["start", "malloc"],
+                                            ["running", "malloc"]]
+    assert lines[0][2] == lines[1][2] == lines[2][2]       # exec: the same process
+    assert lines[2][3] == "['--node-id', 'x']"             # the same arguments
+
+
+def test_reexec_leaves_an_allocator_named_by_the_environment():
+    lines = _run_reexec("pymalloc")
+    assert [line[:2] for line in lines] == [["start", "pymalloc"], ["running", "pymalloc"]]
+
+
+FASTBINS = """
+import ctypes, sys
+from congress.cmd import allocator
+if sys.argv[1] == "off":
+    assert allocator.disable_fastbins()
+blocks = [ctypes.create_string_buffer(40) for _ in range(20000)]
+keep = blocks[::2]
+del blocks                      # every other small block freed, none next to another
+print(allocator._LIBC.mallinfo2().fsmblks)
+"""
+
+
+@pytest.mark.parametrize("mode", ["on", "off"])
+def test_fast_bins_off_keep_no_small_blocks_aside(mode):
+    """With fast bins (glibc's default) freed small blocks wait in them, to be merged in one
+    go later; off, none do."""
+    env = {**os.environ, "PYTHONMALLOC": "malloc", "GLIBC_TUNABLES": ""}
+    out = subprocess.run([sys.executable, "-c", FASTBINS, mode], capture_output=True,
+                         text=True, env=env, check=True).stdout
+    in_fast_bins = int(out)
+    if mode == "off":
+        assert in_fast_bins == 0
+    else:
+        assert in_fast_bins > 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -199,3 +200,29 @@ def test_sighup_reload_changes_log_level(tmp_path):
         assert root.level == logging.DEBUG
     finally:
         root.setLevel(before)
+
+
+def test_switch_interval_is_set_before_the_node_starts(tmp_path, monkeypatch):
+    """``switch_interval`` from the configuration is the interpreter's when the node starts
+    (its threads then hand over the interpreter at that pace)."""
+    conf_file = tmp_path / "congress.conf"
+    conf_file.write_text(f"[DEFAULT]\nstate_path = {tmp_path}\nswitch_interval = 0.0025\n"
+                         "malloc_arena_max = 0\nmalloc_trim_threshold = 0\n")
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def node(conf):
+        seen.append(sys.getswitchinterval())
+        raise Stop
+
+    before = sys.getswitchinterval()
+    monkeypatch.setattr(server, "ServerNode", node)
+    try:
+        with pytest.raises(Stop):
+            server.main(["--config-file", str(conf_file)])
+    finally:
+        sys.setswitchinterval(before)
+    assert seen == [pytest.approx(0.0025)]
+    assert server.parse_args(["--config-file", str(conf_file)]).switch_interval == 0.0025

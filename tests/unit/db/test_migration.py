@@ -71,6 +71,66 @@ def test_upgrade_from_empty(url):
     assert migration.upgrade(url) == HEAD  # idempotent
 
 
+def schema_facts(url):
+    """What a schema is, table by table: columns (type, nullability, default), primary key,
+    indexes, unique constraints, and the rows of the seeded tables."""
+    db = api.Database(url)
+    try:
+        with db.transaction(readonly=True) as conn:
+            insp = sa.inspect(conn)
+            facts = {}
+            for table in insp.get_table_names():
+                facts[table] = (
+                    [(c["name"], str(c["type"]), c["nullable"], c.get("default"))
+                     for c in insp.get_columns(table)],
+                    insp.get_pk_constraint(table)["constrained_columns"],
+                    sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                           for i in insp.get_indexes(table)),
+                    sorted((u["name"], tuple(u["column_names"]))
+                           for u in insp.get_unique_constraints(table)))
+            for table in ("policy_revision", "alembic_version"):
+                facts[table + " rows"] = sorted(
+                    tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {table}")))
+            return facts
+    finally:
+        db.dispose()
+
+
+def test_empty_database_created_at_head_without_alembic(tmp_path):
+    """A first start creates the schema from congress.db.schema (no alembic import); it is
+    the schema the migrations build, and alembic takes it from there."""
+    fast, slow = (f"sqlite:///{tmp_path / name}" for name in ("fast.sqlite", "slow.sqlite"))
+    code = ("import sys; from congress.db import api, migration; "
+            f"db = api.Database({fast!r}); print(migration.ensure_schema(db)); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('alembic', 'mako', 'pygments')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split("\n")
+    assert out[:2] == [HEAD, "[]"]
+    assert migration.upgrade(slow, HEAD) == HEAD       # an explicit revision: alembic
+    assert schema_facts(fast) == schema_facts(slow)
+    assert schema_facts(fast)["policy_revision rows"] == [(1, 0)]
+    assert migration.schema_differences(fast) == []
+    assert migration.downgrade(fast, ORIGINAL_HEAD) == ORIGINAL_HEAD
+    assert migration.upgrade(fast) == HEAD
+    assert schema_facts(fast) == schema_facts(slow)
+
+
+def test_database_with_tables_is_not_created_at_head(url):
+    """Tables without alembic_version (not a database this code made): the fast path keeps
+    out and alembic reports the clash instead of stamping over them."""
+    db = api.Database(url)
+    try:
+        with db.transaction() as conn:
+            conn.execute(sa.text("CREATE TABLE policies (id VARCHAR(36))"))
+        assert migration._create_at_head(db) is False
+        with pytest.raises(exceptions.DatabaseError):
+            migration.ensure_schema(db)
+        assert migration.current(db) is None
+    finally:
+        db.dispose()
+
+
 def test_downgrade_to_base_and_back(url):
     migration.upgrade(url)
     assert migration.downgrade(url, "base") is None
