@@ -1,9 +1,12 @@
-"""Engine benchmarks (issue: policy engine): violations, closure, many rules.
+"""Engine benchmarks (issue: policy engine): violations, closure, many rules, push.
 
 Run: ``.venv/bin/python benchmarks/bench_engine.py [--scale 1] [--workload all|violations|closure|
-many_rules] [--ops 1000]``. Prints one table per workload; figures go to benchmarks/RESULTS.md.
-Each workload runs in a fresh process state (no shared caches); peak memory is the process's
-maximum resident set size growth over the baseline measured before loading.
+many_rules|push] [--ops 1000]``. ``push`` is the engine's part of bench_push.py: 300k doctor
+events (times ``--scale``) absorbed in one change by the same policy, then one event changed,
+then all deleted, in process (no server, no decoding). Prints one table per workload; figures
+go to benchmarks/RESULTS.md. Each workload runs in a fresh process state (no shared caches);
+peak memory is the process's maximum resident set size growth over the baseline measured before
+loading.
 
 The machine is shared and its speed varies; every run first times the calibration loop of
 RESULTS.md (``sum(i*i for i in range(10**6))``, best of 5) and prints the main figures also as a
@@ -182,7 +185,41 @@ def many_rules(scale: float, ops: int, cal: float) -> dict:
     }
 
 
-WORKLOADS = {"violations": violations, "closure": closure, "many_rules": many_rules}
+def push(scale: float, ops: int, cal: float) -> dict:
+    from benchmarks.bench_push import RULES, make_events
+    from congress.datasources.drivers.doctor import COLUMNS, event_rows
+    rows = event_rows(make_events(int(300_000 * scale)))
+    gc.collect()
+    gc.freeze()
+    rt = Runtime()
+    rt.create_datasource_policy("doctor", {"events": list(COLUMNS)})
+    rt.create_policy("perf")
+    rt.insert("perf", RULES)
+    t0 = time.perf_counter()
+    rt.apply_delta("doctor", "events", added=rows, normalize=False)
+    full = time.perf_counter() - t0
+    alerts = len(rt.select("perf", "alert"))
+    row = min(rows)
+    t0 = time.perf_counter()
+    rt.apply_delta("doctor", "events", added=[row[:3] + ("up",) + row[4:]], removed=[row],
+                   normalize=False)
+    one = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rt.apply_delta("doctor", "events", removed=list(rt.program.rows(("doctor", "events"))),
+                   normalize=False)
+    gone = time.perf_counter() - t0
+    return {
+        "events": len(rows),
+        "alert rows": alerts,
+        "absorb all events (one change)": multiple(full, cal),
+        "one event changed": ms(one),
+        "delete all events (one change)": multiple(gone, cal),
+        "rows left in alert": len(rt.select("perf", "alert")),
+    }
+
+
+WORKLOADS = {"violations": violations, "closure": closure, "many_rules": many_rules,
+             "push": push}
 
 
 def main() -> None:

@@ -24,6 +24,8 @@ For each N and each run a fresh server is started, then:
   event becomes "up", so ``alert`` loses that host), measured the same way;
 * while each PUT runs, a second client reads a 1-row policy table in a loop: the latency of those
   reads (p50 / p99 / max) says whether the API stays responsive;
+* the time the server spent in garbage collections during each PUT (its
+  ``congress_gc_pause_seconds`` metric);
 * the server's peak RSS (``VmHWM``) and current RSS from ``/proc``.
 
 ``--cycles K``: on one server, K cycles of create datasource + policy, PUT N events (the first
@@ -226,7 +228,20 @@ class Profiler:
 
 
 # --------------------------------------------------------------------------- one run
+def gc_pauses(c: Client) -> tuple[float, int]:
+    """Seconds the server's garbage collections took so far, and how many there were."""
+    status, raw, _ = c.request("GET", "/metrics")
+    seconds, count = 0.0, 0
+    for line in raw.decode().splitlines():
+        if line.startswith("congress_gc_pause_seconds_sum"):
+            seconds += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("congress_gc_pause_seconds_count"):
+            count += int(float(line.rsplit(" ", 1)[1]))
+    return seconds, count
+
+
 def timed_put(c: Client, port: int, body: bytes, expected: set[str]) -> dict[str, Any]:
+    gc0 = gc_pauses(c)
     alert_path = "/v1/policies/perf/tables/alert/rows"
     reader = Reader(port, "/v1/policies/perf/tables/one/rows")
     reader.start()
@@ -250,7 +265,9 @@ def timed_put(c: Client, port: int, body: bytes, expected: set[str]) -> dict[str
     reader.halt.set()
     reader.join()
     lat = reader.latencies
+    gc1 = gc_pauses(c)
     return {"ack": t_ack, "visible": t_visible, "polls": polls,
+            "gc_seconds": gc1[0] - gc0[0], "gc_count": gc1[1] - gc0[1],
             "revision": headers.get("X-Congress-Data-Revision"),
             "read_n": len(lat), "read_p50": pct(lat, 50), "read_p99": pct(lat, 99),
             "read_max": max(lat), "read_errors": reader.errors}
@@ -386,11 +403,15 @@ def main() -> int:
                     f"p99 {full['read_p99'] * 1e3:.0f} / max {full['read_max'] * 1e3:.0f} ms "
                     f"({full['read_n']} reads); one-changed p99 {one['read_p99'] * 1e3:.0f} / "
                     f"max {one['read_max'] * 1e3:.0f} ms\n"
+                    f"  server's garbage collections: full PUT {full['gc_seconds'] * 1e3:.0f} ms"
+                    f" in {full['gc_count']}, one changed {one['gc_seconds'] * 1e3:.0f} ms in "
+                    f"{one['gc_count']}\n"
                     f"  server RSS: {r['rss_start']} MiB before, {r['rss_end']} MiB after, "
                     f"peak {r['rss_peak']} MiB; ready {r['ready']:.2f} s after spawn")
             print(line, flush=True)
             summary.append((n, r))
-    print("\nsummary (N, full s / x floor, one-changed s / x decode, read p99 ms, peak RSS MiB)")
+    print("\nsummary (N, full s / x floor, one-changed s / x decode, read p99 ms, "
+          "collections during the full PUT ms, peak RSS MiB)")
     for n in sorted({n for n, _ in summary}):
         rs = [r for m, r in summary if m == n]
         print(f"  {n:>7}: full " + " / ".join(f"{r['full']['visible']:.2f}" for r in rs)
@@ -401,6 +422,7 @@ def main() -> int:
                   f"{r['one_changed']['visible'] / r['floor']['decode']:.1f}x"
                   for r in rs)
               + "); read p99 " + " / ".join(f"{r['full']['read_p99'] * 1e3:.0f}" for r in rs)
+              + " ms; gc " + " / ".join(f"{r['full']['gc_seconds'] * 1e3:.0f}" for r in rs)
               + " ms; peak " + " / ".join(str(r["rss_peak"]) for r in rs) + " MiB; floor "
               + f"{statistics.median(r['floor']['total'] for r in rs):.3f} s")
     return 0

@@ -14,6 +14,7 @@ from typing import Any
 
 _compact = json.JSONEncoder(separators=(", ", ": ")).encode
 _SCALARS = (str, int, float, bool, type(None))
+_SCALAR_TYPES = frozenset(_SCALARS)
 
 
 def dumps_pretty(obj: Any) -> str:
@@ -52,11 +53,21 @@ def _emit(obj: Any, indent: str, out: list[str]) -> None:
                        + "]")
             return
         out.append("[\n")
+        # a table's rows ({"data": [scalars]} each) are written from one template per row
+        row_head = inner + '{\n' + inner + '  "data": [\n' + inner + "    "
+        row_sep = ",\n" + inner + "    "
+        row_tail = "\n" + inner + "  ]\n" + inner + "}"
         first = True
         for v in obj:
             if not first:
                 out.append(",\n")
             first = False
+            if type(v) is dict and len(v) == 1:
+                data = v.get("data")
+                if type(data) is list and data and all(map(_SCALAR_TYPES.__contains__,
+                                                           map(type, data))):
+                    out.append(row_head + row_sep.join(map(_compact, data)) + row_tail)
+                    continue
             out.append(inner)
             _emit(v, inner, out)
         out.append("\n" + indent + "]")

@@ -10,6 +10,7 @@ RabbitMQ. See ``doc/`` and the module docstrings of :mod:`congress.bus.node` and
 from congress.bus.context import CallerContext, current_caller
 from congress.bus.membership import Peer
 from congress.bus.node import Node
-from congress.bus.service import Service, TableUpdate
+from congress.bus.service import ResyncWanted, Service, TableUpdate
 
-__all__ = ["CallerContext", "Node", "Peer", "Service", "TableUpdate", "current_caller"]
+__all__ = ["CallerContext", "Node", "Peer", "ResyncWanted", "Service", "TableUpdate",
+           "current_caller"]

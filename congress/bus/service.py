@@ -70,6 +70,12 @@ class ServiceHost(Protocol):
         """(publisher_id, table) pairs delivered to ``subscriber_id``."""
 
 
+class ResyncWanted(Exception):
+    """Raised by ``Service.receive_data`` for a delta it cannot apply because what it holds of
+    the table is not the publisher's earlier contents (it refused them): the bus then fetches
+    a snapshot of the table and delivers that instead."""
+
+
 class _PublishedTable:
     __slots__ = ("rows", "seqnum")
 
@@ -123,24 +129,38 @@ class Service:
             self._published = {}
 
     # ------------------------------------------------------------------ publishing
-    def publish(self, table: str, rows: Iterable[Any]) -> None:
+    def publish(self, table: str, rows: Iterable[Any],
+                change: tuple[Rows, Rows, Rows] | None = None) -> None:
         """Publish the full current contents of ``table``.
 
         The bus sends subscribers only what changed since the last publication (nothing if
         nothing changed), numbered by a per-table sequence number. The first publication of a
         table in an incarnation is sent as a snapshot.
+
+        ``change``: ``(base, added, removed)`` when the caller knows how ``rows`` (a frozenset
+        of tuples) came from the frozenset ``base``: if ``base`` is what was last published,
+        the change is not computed again (two passes over a big table).
         """
         if not isinstance(table, str) or not table:
             raise ValueError("table must be a non-empty string")
-        new_rows = freeze_rows(rows)
+        trusted = change is not None and isinstance(rows, frozenset)
+        new_rows = rows if trusted else freeze_rows(rows)
         with self._pub_lock:
             state = self._published.get(table)
+            added = removed = None
+            if trusted and state is not None and state.rows is change[0] \
+                    and freeze_rows(change[1]) is change[1] \
+                    and freeze_rows(change[2]) is change[2]:
+                added, removed = change[1], change[2]      # frozensets of tuples
+            elif trusted:
+                new_rows = freeze_rows(rows)
             if state is None:
                 self._published[table] = _PublishedTable(0, new_rows)
                 update = TableUpdate(True, new_rows, EMPTY, EMPTY, 0, self._incarnation)
             else:
-                added = new_rows - state.rows
-                removed = state.rows - new_rows
+                if added is None:
+                    added = new_rows - state.rows
+                    removed = state.rows - new_rows
                 if not added and not removed:
                     return
                 state.seqnum += 1

@@ -16,8 +16,11 @@ reads exactly that object and stops where it ends; only the separator after it i
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import re
+from array import array
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -93,15 +96,156 @@ def decode(text: str, convert: Callable[[int, Any], Any] | None = None,
     holds a lone surrogate; ``ValueError`` from ``convert`` passes through.
     """
     try:
-        return _decode(text, convert, known or {}, remember)
+        return _decode(text, convert, known or {}, remember, None)
     except json.JSONDecodeError as e:
         raise InvalidJson(str(e)) from None
     except RecursionError:
         raise InvalidJson("nested too deeply") from None
 
 
+class Body:
+    """A decoded array body and what the next decode of a similar body reuses
+    (:func:`decode_body`): its text, its converted elements in order, where each element ends
+    in the text, and the raw text of each object element -> its converted value.
+
+    ``added`` and ``removed``: when the body was decoded against an earlier one
+    (:func:`decode_body`), the converted values of the elements it has and the earlier one
+    had not, and of those it dropped, in order; None when it was decoded whole.
+    """
+
+    __slots__ = ("text", "values", "ends", "known", "added", "removed")
+
+    def __init__(self, text: str, values: list[Any], ends: array, known: dict[str, Any],
+                 added: list[Any] | None = None, removed: list[Any] | None = None) -> None:
+        self.text = text
+        self.values = values
+        self.ends = ends
+        self.known = known
+        self.added = added
+        self.removed = removed
+
+    def reusable(self) -> bool:
+        """Every element an object with a text of its own (so ``known`` says which one)."""
+        return len(self.known) == len(self.values) > 0
+
+
+#: a body shares at least this many leading characters with the last one for the elements
+#: before them to be taken as they were
+_MIN_PREFIX = 1 << 12
+
+
+def decode_body(text: str, convert: Callable[[int, Any], Any],
+                last: Body | None = None) -> Body:
+    """The elements of the JSON array ``text`` (each through ``convert(index, value)``), as a
+    :class:`Body` to give to the next call; ``last`` (the previous call's result, not to be
+    used again: its ``known`` may be the new body's) makes a body that differs from it in a
+    few places cheap:
+
+    * the elements that lie wholly in the text both bodies start with are the last body's
+      (the same text parses the same way), and once an element ends in the text both bodies
+      end with, at the place where an element of the last body ended, the rest is the last
+      body's too (from there on the two texts are the same, and the last one was valid);
+    * the elements in between are looked up by their text in ``known``, as :func:`decode` does.
+
+    So a push that changes one event of 300,000 compares the texts (memory speed) and decodes
+    one event, where :func:`decode` with ``known`` splits and looks up every event's text.
+    Errors: as :func:`decode`.
+    """
+    try:
+        if last is not None and last.reusable():
+            body = _decode_against(text, convert, last)
+            if body is not None:
+                return body
+        ends: list[int] = []
+        values, known = _decode(text, convert, last.known if last is not None else {}, True,
+                                ends)
+        return Body(text, values, array("q", ends), known)
+    except json.JSONDecodeError as e:
+        raise InvalidJson(str(e)) from None
+    except RecursionError:
+        raise InvalidJson("nested too deeply") from None
+
+
+def _shared(a: str, b: str, limit: int, at_end: bool = False) -> int:
+    """How many leading (``at_end``: trailing) characters, at most ``limit``, ``a`` and ``b``
+    share: windows of growing size compared, then the first differing one halved."""
+    na, nb = len(a), len(b)
+
+    def same(lo: int, hi: int) -> bool:
+        if at_end:
+            return a[na - hi:na - lo] == b[nb - hi:nb - lo]
+        return a[lo:hi] == b[lo:hi]
+
+    lo, step = 0, 1 << 14
+    while lo < limit:
+        hi = min(limit, lo + step)
+        if not same(lo, hi):
+            while hi - lo > 1:         # the first lo characters are shared, lo..hi not all
+                mid = (lo + hi) // 2
+                if same(lo, mid):
+                    lo = mid
+                else:
+                    hi = mid
+            return lo
+        lo, step = hi, min(step * 2, 1 << 20)
+    return limit
+
+
+def _element_start(text: str, ends: array, k: int) -> int:
+    """Where element ``k`` of a valid array body starts."""
+    if k == 0:
+        return _skip_ws(text, _skip_ws(text, 0) + 1)
+    return _skip_ws(text, _skip_ws(text, ends[k - 1]) + 1)     # past the ","
+
+
+def _decode_against(text: str, convert: Callable[[int, Any], Any], last: Body) -> Body | None:
+    """:func:`decode_body` against ``last``; None when the texts share too little."""
+    old, ends, n_old = last.text, last.ends, len(last.values)
+    prefix = _shared(old, text, min(len(old), len(text)))
+    first = bisect.bisect_right(ends, prefix)       # elements 0 .. first-1 are the same
+    if first == 0 or prefix < _MIN_PREFIX:
+        return None
+    suffix = _shared(old, text, min(len(old), len(text)) - prefix, at_end=True)
+    shift = len(text) - len(old)
+    same_from = len(text) - suffix          # text[same_from:] == old[same_from - shift:]
+    known = last.known
+    values = last.values[:first]
+    new_ends = ends[:first]
+    added: list[Any] = []
+    seen: dict[str, Any] = {}
+    idx = ends[first - 1]
+    last_old = n_old - 1            # the last element of the old body that is not kept
+    while True:
+        idx = _skip_ws(text, idx)
+        c = text[idx:idx + 1]
+        if c == "]":
+            _check_end(text, idx + 1)
+            break
+        if c != ",":
+            _delimiter_error(text, idx)
+        start = len(values)
+        idx = _element(text, _skip_ws(text, idx + 1), convert, known, True, values, seen)
+        added.append(values[start])
+        new_ends.append(idx)
+        if idx >= same_from:
+            j = bisect.bisect_left(ends, idx - shift)
+            if j < n_old and ends[j] == idx - shift and j >= first - 1:
+                # from here on the text is the old body's from the end of its element j
+                values.extend(last.values[j + 1:])
+                new_ends.extend(map(shift.__add__, ends[j + 1:]))
+                last_old = j
+                break
+    removed = last.values[first:last_old + 1]
+    for k in range(first, last_old + 1):
+        start = _element_start(old, ends, k)
+        known.pop(old[start + 1:ends[k] - 1], None)
+    known.update(seen)
+    return Body(text, values, new_ends, known, added, removed)
+
+
 def _decode(text: str, convert: Callable[[int, Any], Any] | None,
-            known: Mapping[str, Any], remember: bool) -> tuple[list[Any], dict[str, Any]]:
+            known: Mapping[str, Any], remember: bool,
+            ends: list[int] | None) -> tuple[list[Any], dict[str, Any]]:
     out: list[Any] = []
     seen: dict[str, Any] = {}
     idx = _skip_ws(text, 0)
@@ -112,16 +256,16 @@ def _decode(text: str, convert: Callable[[int, Any], Any] | None,
         _check_end(text, idx + 1)
         return out, seen
     if known:
-        idx = _known_run(text, idx, convert, known, remember, out, seen)
+        idx = _known_run(text, idx, convert, known, remember, out, seen, ends)
         if idx < 0:
             return out, seen
-    _elements(text, idx, convert, known, remember, out, seen)
+    _elements(text, idx, convert, known, remember, out, seen, ends)
     return out, seen
 
 
 def _known_run(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
                known: Mapping[str, Any], remember: bool, out: list[Any],
-               seen: dict[str, Any]) -> int:
+               seen: dict[str, Any], ends: list[int] | None) -> int:
     """The elements of a body laid out as ``json.dumps`` writes arrays of objects
     (``[{...}, {...}]``) found by splitting the text at ``}, {`` and looking the pieces up in
     ``known``; the pieces are trusted in order only: the first element starts at the first
@@ -144,6 +288,11 @@ def _known_run(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
         except ValueError:
             j = n
         out.extend(values[i:j])
+        if ends is not None:
+            # element k of the run ends len(piece k) + 2 after it starts, and the next one
+            # starts len(_SEP) - 2 after that
+            ends.extend(map((pos - len(_SEP) + 2).__add__, itertools.accumulate(
+                map(len(_SEP).__add__, map(len, pieces[i:j])))))
         if remember:
             for a in range(i, j, _BATCH):
                 b = min(j, a + _BATCH)
@@ -153,6 +302,8 @@ def _known_run(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
             return -1
         pos += sum(map(len, pieces[i:j])) + len(_SEP) * (j - i)
         end = _element(text, pos, convert, known, remember, out, seen)
+        if ends is not None:
+            ends.append(end)
         if end != pos + len(pieces[j]) + 2:
             # the element is not its piece ("}, {" inside a string): the general loop
             # goes on after it
@@ -206,13 +357,15 @@ def _one(text: str, idx: int, convert: Callable[[int, Any], Any] | None, remembe
 
 def _elements(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
               known: Mapping[str, Any], remember: bool, out: list[Any],
-              seen: dict[str, Any]) -> None:
+              seen: dict[str, Any], ends: list[int] | None) -> None:
     """The elements from ``idx`` (where one starts) to the end of the array, one by one."""
     if idx < len(text) and text[idx] == "]":        # the general loop after a known run
         _check_end(text, idx + 1)
         return
     while True:
         end = _element(text, idx, convert, known, remember, out, seen)
+        if ends is not None:
+            ends.append(end)
         idx = _skip_ws(text, end)
         c = text[idx:idx + 1]
         if c == ",":

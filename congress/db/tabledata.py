@@ -21,6 +21,7 @@ stored; a journaled change removes rows where they were and appends the rows it 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
@@ -40,13 +41,18 @@ JOURNAL_SLACK = 1000
 _ENCODE_BATCH = 10000
 
 
+def _dumps_rows(rows: list[Sequence[Any]]) -> str:
+    # rows of scalars cannot hold themselves: no check for cycles (a dict entry per row)
+    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False, check_circular=False)
+
+
 def _encode(rows: Iterable[Sequence[Any]]) -> str:
     # rows are tuples or lists, which JSON writes alike: no copy of each row; a big table in
     # batches, so that other threads (API requests) run between them
     data = rows if isinstance(rows, list) else list(rows)
     if len(data) <= _ENCODE_BATCH:
-        return _util.dumps(data)
-    parts = [_util.dumps(data[a:a + _ENCODE_BATCH])[1:-1]
+        return _dumps_rows(data)
+    parts = [_dumps_rows(data[a:a + _ENCODE_BATCH])[1:-1]
              for a in range(0, len(data), _ENCODE_BATCH)]
     return "[" + ",".join(parts) + "]"
 

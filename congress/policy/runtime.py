@@ -638,6 +638,8 @@ class Runtime:
             width = self._arity_of(ds, table)
         if width is None and rows:
             width = len(rows[0])
+        if not any(map(width.__ne__, map(len, rows))):
+            return
         for r in rows:
             if len(r) != width:
                 raise SchemaError(f"Row {list(r)} of table {ds}:{table} has {len(r)} values "
@@ -646,7 +648,7 @@ class Runtime:
     def replace_table(self, datasource: str, table: str, rows: Iterable[Iterable[Any]],
                       normalize: bool = True) -> Update:
         """Replace all rows of a datasource table (a snapshot)."""
-        rows = [normalize_row(r) if normalize else tuple(r) for r in rows]
+        rows = list(map(normalize_row if normalize else tuple, rows))
         self._check_width(datasource, table, rows)
         update = self._to_update(self.program.replace_facts((datasource, table), rows))
         self.revision += 1
@@ -655,8 +657,8 @@ class Runtime:
 
     def apply_delta(self, datasource: str, table: str, added: Iterable[Iterable[Any]] = (),
                     removed: Iterable[Iterable[Any]] = (), normalize: bool = True) -> Update:
-        added = [normalize_row(r) if normalize else tuple(r) for r in added]
-        removed = [normalize_row(r) if normalize else tuple(r) for r in removed]
+        added = list(map(normalize_row if normalize else tuple, added))
+        removed = list(map(normalize_row if normalize else tuple, removed))
         self._check_width(datasource, table, added)
         key = (datasource, table)
         update = self._to_update(self.program.update_facts(adds={key: added},

@@ -29,7 +29,7 @@ from congress.db import policies as db_policies
 from congress.policy import explain as policy_explain
 from congress.policy import kinds, simulation
 from congress.policy.runtime import Runtime
-from congress.services import metrics
+from congress.services import memory, metrics
 from congress.services.engine_actions import ActionDispatch
 from congress.services.engine_data import DatasourceData
 from congress.services.engine_sync import DatabaseSync
@@ -73,6 +73,8 @@ class PolicyEngineService(DatabaseSync, ChangeWriter, DatasourceData, ActionDisp
         self._applied = threading.Condition(self.lock)  # notified when data is applied
         self.policy_revision = 0
         self.data_seqnums: dict[tuple[str, str], tuple[str, int]] = {}
+        #: (datasource, table) whose last rows the engine refused (it holds none of them)
+        self.refused_tables: set[tuple[str, str]] = set()
         self.datasources: dict[str, dict[str, Any]] = {}   # name -> {"id", "driver"}
         self.subscribed: set[tuple[str, str]] = set()
         #: datasource -> time.monotonic() of the last update applied (for /metrics)
@@ -273,6 +275,7 @@ class PolicyEngineService(DatabaseSync, ChangeWriter, DatasourceData, ActionDisp
 
         result = self._change(apply)
         LOG.info("policy %s deleted", name)
+        memory.collect_garbage(f"deleting policy {name}")
         return result
 
     # ================================================================== RPC: rules

@@ -107,3 +107,5 @@ def test_metrics_of_a_live_server(srv) -> None:
     assert {lab["name"]: v for lab, v in found["congress_datasource_failing"]}["inv"] == 0
     assert 0 <= {lab["name"]: v for lab, v in
                  found["congress_datasource_poll_age_seconds"]}["inv"] < 60
+    # the garbage collector's pauses (a server of this size has collected by now)
+    assert sum(v for _, v in found["congress_gc_pause_seconds_count"]) >= 1

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from congress import exceptions
@@ -80,24 +81,41 @@ class DoctorDriver(PushDriver):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        #: the raw text of each event of the last PUT body -> its row (see replace_table_json)
-        self._known_events: dict[str, Row] = {}
+        #: the last PUT body of the events table, decoded (see replace_table_json)
+        self._last_body: json_array.Body | None = None
+        #: the last such body committed, and the rows of the events table it made
+        self._committed: tuple[json_array.Body, frozenset[Row]] | None = None
+        #: one body at a time: a body decoded against the last one takes over its parts
+        self._push_lock = threading.Lock()
 
     def replace_table_json(self, table: str, body: str) -> None:
-        """``PUT .../tables/events/rows``: an event whose text was in the last body is neither
-        decoded nor translated again (:func:`congress.datasources.json_array.decode`), so
-        the work of a push that changes a few events of many is mostly finding them."""
+        """``PUT .../tables/events/rows``: the events the body shares with the last one are
+        neither decoded nor translated again (:func:`congress.datasources.json_array.
+        decode_body`), so the work of a push that changes a few events of many is mostly
+        finding them."""
         if table != "events":
             super().replace_table_json(table, body)
             return
-        try:
-            rows, known = json_array.decode(body, event_row, self._known_events,
-                                            remember=True)
-        except json_array.InvalidJson as e:
-            raise json_array.invalid_json(e) from None
-        self.commit({"events": rows})
-        # a pure function of the text is remembered: valid whether the commit worked or not
-        self._known_events = known
+        with self._push_lock:
+            last, self._last_body = self._last_body, None     # decode_body may reuse its parts
+            try:
+                decoded = json_array.decode_body(body, event_row, last)
+            except Exception as e:
+                self._last_body = last      # untouched by a decode that failed
+                if isinstance(e, json_array.InvalidJson):
+                    raise json_array.invalid_json(e) from None
+                raise
+            # a pure function of the text: valid whether the commit works or not
+            self._last_body = decoded
+            hints = None
+            if decoded.added is not None and self._committed is not None \
+                    and self._committed[0] is last \
+                    and len(self._committed[1]) == len(last.values):
+                # the change from the body whose rows are (perhaps still) held, each of its rows
+                # from one event: what the commit needs to know, without passes over the table
+                hints = {"events": (self._committed[1], decoded.added, decoded.removed)}
+            self.commit({"events": decoded.values}, hints=hints)
+            self._committed = (decoded, self.table_rows("events"))
 
     def translate_push(self, table: str, rows: Any) -> dict[str, set[Row]]:
         if table == "events" and type(rows) is list:

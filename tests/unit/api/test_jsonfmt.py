@@ -27,3 +27,17 @@ def test_rows_shape_and_special_keys():
            1: "int key", 2.5: "float", None: 0, False: 1}
     assert dumps_pretty(obj) == json.dumps(obj, indent=2)
     assert dumps_pretty(("t", [1])) == json.dumps(("t", [1]), indent=2)
+
+
+rows = st.lists(st.one_of(
+    st.fixed_dictionaries({"data": st.lists(scalars, max_size=4)}),
+    st.fixed_dictionaries({"data": st.lists(values, max_size=2)}),
+    st.dictionaries(st.sampled_from(["data", "id"]), values, max_size=2)), max_size=6)
+
+
+@settings(max_examples=300)
+@given(rows)
+def test_table_rows_same_as_json_dumps(results):
+    """The rows template (one {"data": [scalars]} per element) and its fall-backs."""
+    obj = {"results": results}
+    assert dumps_pretty(obj) == json.dumps(obj, indent=2)

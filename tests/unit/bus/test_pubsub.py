@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from congress.bus import Service, TableUpdate
+from congress.bus import ResyncWanted, Service, TableUpdate
 
 from .conftest import FAST, Recorder, wait_until
 
@@ -58,6 +58,34 @@ def test_publish_diffs_and_numbers():
     assert pub.published_tables() == {"t": 0}
     pub.publish("t", [(2,), (3,)])
     assert pub.published_tables() == {"t": 1}
+
+
+def test_publish_with_a_known_change(make_node):
+    """A publisher that says how the rows came from the ones it published last sends that
+    change; one whose base is not what was published, or not frozensets of tuples, gets the
+    change computed."""
+    a = make_node("a")
+    pub = Publisher()
+    a.register_service(pub)
+    sub = Recorder("sub")
+    a.register_service(sub)
+    first = rows(1, 2, 3)
+    pub.publish("t", first)
+    sub.subscribe("pub", "t")
+    wait_until(lambda: sub.table("pub", "t") == {(1,), (2,), (3,)})
+    second = rows(1, 3, 4)
+    pub.publish("t", second, (first, rows(4), rows(2)))
+    wait_until(lambda: sub.table("pub", "t") == {(1,), (3,), (4,)})
+    assert pub.get_snapshot("t") is second
+    # a base that is not what was published: computed (the given change is ignored)
+    pub.publish("t", rows(5), (first, rows(9), rows(1)))
+    wait_until(lambda: sub.table("pub", "t") == {(5,)})
+    # a change that is not frozensets of tuples: computed
+    pub.publish("t", rows(5, 6), (pub.get_snapshot("t"), {(6,)}, frozenset()))
+    wait_until(lambda: sub.table("pub", "t") == {(5,), (6,)})
+    deltas = [u for _, _, u in sub.updates if not u.is_snapshot]
+    assert [(set(u.added), set(u.removed)) for u in deltas] == [
+        ({(4,)}, {(2,)}), ({(5,)}, {(1,), (3,), (4,)}), ({(6,)}, set())]
 
 
 def test_remote_snapshot_then_deltas(make_node):
@@ -397,6 +425,34 @@ def test_subscribe_from_receive_data_and_failing_subscriber(make_node):
     wait_until(lambda: sub.table("pub", "u") == rows(2))
     pub.publish("u", [(3,)])
     wait_until(lambda: sub.table("pub", "u") == rows(3))
+
+
+def test_a_subscriber_refusing_a_delta_gets_a_snapshot_instead(make_node):
+    """ResyncWanted from receive_data: the bus fetches the table whole and delivers that."""
+    a, b = make_node("a"), make_node("b")
+    pub = Publisher()
+    a.register_service(pub)
+
+    class Picky(Recorder):
+        refuse = 0
+
+        def receive_data(self, publisher_id, table, update):
+            if not update.is_snapshot and self.refuse:
+                self.refuse -= 1
+                raise ResyncWanted("what is held is not the base of a delta")
+            super().receive_data(publisher_id, table, update)
+
+    sub = Picky("sub")
+    b.register_service(sub)
+    pub.publish("t", [(1,)])
+    sub.subscribe("pub", "t")
+    wait_until(lambda: sub.table("pub", "t") == rows(1))
+    sub.refuse = 1
+    pub.publish("t", [(1,), (2,)])          # delta 1: refused, so a snapshot at seq 1
+    wait_until(lambda: sub.table("pub", "t") == rows(1, 2))
+    pub.publish("t", [(2,)])                # delta 2: applied on the snapshot
+    wait_until(lambda: sub.table("pub", "t") == rows(2))
+    assert sub.seqnums("pub", "t") == [(True, 0), (True, 1), (False, 2)]
 
 
 def test_get_snapshot_override_serves_unpublished_tables(make_node):

@@ -127,3 +127,122 @@ def test_is_array() -> None:
     assert json_array.is_array(" \n[1]") and json_array.is_array("[")
     assert not json_array.is_array('{"a": 1}') and not json_array.is_array("")
     assert not json_array.is_array("\u00a0[1]")      # not JSON whitespace
+
+
+# --------------------------------------------------------------------------- decode_body
+def convert(_i: int, value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+objects = st.dictionaries(st.sampled_from(["a", "b", "}, {", "\"", "details"]),
+                          values, max_size=3)
+edits = st.lists(st.tuples(st.sampled_from(["set", "insert", "delete"]), st.integers(0, 40),
+                           objects), max_size=4)
+
+
+def edited(items: list[Any], steps: list[tuple[str, int, Any]]) -> list[Any]:
+    out = list(items)
+    for op, at, value in steps:
+        at = at % (len(out) + 1)
+        if op == "insert":
+            out.insert(at, value)
+        elif out and at < len(out):
+            if op == "set":
+                out[at] = value
+            else:
+                del out[at]
+    return out
+
+
+def check_body(body: json_array.Body, text: str, last_values: list[Any] | None) -> None:
+    assert body.values == [convert(i, v) for i, v in enumerate(loads(text))]
+    assert all(convert(0, loads("{" + raw + "}")) == value for raw, value in body.known.items())
+    # where each element ends: as a decode of the whole text finds it (and "," or "]"
+    # follows)
+    assert list(body.ends) == list(json_array.decode_body(text, convert).ends)
+    assert all(text[json_array._skip_ws(text, e)] in ",]" for e in body.ends)
+    if body.added is not None:
+        from collections import Counter
+        assert Counter(last_values) - Counter(body.removed) + Counter(body.added) \
+            == Counter(body.values)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(objects, min_size=1, max_size=30), edits, edits, separators, st.booleans())
+def test_decode_body_against_the_last_body_is_decoding_it(
+        items: list[Any], first: list[Any], second: list[Any], sep: tuple[str, str],
+        resep: bool) -> None:
+    with mock.patch.object(json_array, "_MIN_PREFIX", 1):
+        texts = [json.dumps(items, separators=sep),
+                 json.dumps(edited(items, first), separators=sep)]
+        texts.append(json.dumps(edited(loads(texts[1]), second),
+                                separators=(", ", ": ") if resep else sep))
+        last = None
+        for text in texts:
+            before = None if last is None else list(last.values)
+            last = json_array.decode_body(text, convert, last)
+            check_body(last, text, before)
+
+
+def test_decode_body_decodes_only_what_changed() -> None:
+    items = [{"id": i, "v": "x" * 50} for i in range(2000)]
+    first = json_array.decode_body(json.dumps(items), convert)
+    assert first.added is None
+    items[1000] = {"id": 1000, "v": "changed"}
+    calls = []
+
+    def counting(i: int, value: Any) -> str:
+        calls.append(i)
+        return convert(i, value)
+
+    again = json_array.decode_body(json.dumps(items), counting, first)
+    assert calls == [1000]
+    assert again.added == [convert(0, items[1000])]
+    assert again.removed == [convert(0, {"id": 1000, "v": "x" * 50})]
+    assert again.values == [convert(0, v) for v in items]
+    # an event appended, one dropped at the start
+    items = items[1:] + [{"id": 2000, "v": "new"}]
+    calls.clear()
+    third = json_array.decode_body(json.dumps(items), counting, again)
+    assert third.values == [convert(0, v) for v in items]
+    assert len(calls) <= 1
+
+
+def test_decode_body_errors_are_json_loads_errors() -> None:
+    items = [{"id": i, "v": "x" * 50} for i in range(2000)]
+    first = json_array.decode_body(json.dumps(items), convert)
+    good = json.dumps(items)
+    for bad in (good[:-1], good[:50000] + "}" + good[50000:], good.replace('"id": 1500',
+                                                                           '"id": NaN')):
+        with pytest.raises(InvalidJson) as got:
+            json_array.decode_body(bad, convert, first)
+        with pytest.raises(ValueError) as expected:
+            loads(bad)
+        assert str(got.value) == str(expected.value)
+        # the last body is intact: it still decodes what it decoded
+        check_body(json_array.decode_body(good, convert, first), good, list(first.values))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(values, min_size=1, max_size=10), edits)
+def test_decode_body_of_any_elements(items: list[Any], steps: list[Any]) -> None:
+    """Arrays whose elements are not all objects (or repeat one) are decoded whole."""
+    with mock.patch.object(json_array, "_MIN_PREFIX", 1):
+        first = json_array.decode_body(json.dumps(items), convert)
+        check_body(first, json.dumps(items), None)
+        text = json.dumps(edited(items, steps))
+        check_body(json_array.decode_body(text, convert, first), text, list(first.values))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab", max_size=40), st.text(alphabet="ab", max_size=40),
+       st.text(alphabet="ab", max_size=40), st.integers(1, 5))
+def test_shared_prefix_and_suffix(head: str, a: str, b: str, scale: int) -> None:
+    import os.path
+    x, y = head * scale + a, head * scale + b
+    limit = min(len(x), len(y))
+    assert json_array._shared(x, y, limit) == len(os.path.commonprefix([x, y]))
+    assert json_array._shared(x, y, limit, at_end=True) \
+        == len(os.path.commonprefix([x[::-1], y[::-1]]))
+    short = min(2, limit)       # at most limit characters, limit <= both lengths
+    assert json_array._shared(x, y, short) == min(short, len(os.path.commonprefix([x, y])))

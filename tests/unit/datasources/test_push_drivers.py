@@ -4,6 +4,8 @@ that publishes), and persistence of pushed rows in the database (SQLite)."""
 from __future__ import annotations
 
 import datetime
+import gc
+import json
 from typing import Any
 
 import pytest
@@ -270,6 +272,106 @@ def test_doctor_text_bodies_that_are_refused_change_nothing() -> None:
         d.replace_table_json("bogus", "[]")
 
 
+def test_doctor_a_refused_body_between_two_pushes_changes_nothing() -> None:
+    import json
+    d = DoctorDriver("doc", "id", {})
+    events = _events(3000)
+    text = json.dumps(events)
+    d.replace_table_json("events", text)
+    held = d.table_rows("events")
+    bad_at = text.index("}, {", len(text) // 2) + 3
+    for bad in (text[:bad_at] + "]" + text[bad_at:], text[:-1]):
+        with pytest.raises(exceptions.BadRequest):
+            d.replace_table_json("events", bad)
+        assert d.table_rows("events") is held
+    changed = [dict(e) for e in events]
+    changed[1500] = {**events[1500], "details": {**events[1500]["details"], "status": "x"}}
+    d.replace_table_json("events", json.dumps(changed))
+    expected = DoctorDriver("x", "x", {})
+    expected.replace_table("events", changed)
+    assert d.table_rows("events") == expected.table_rows("events")
+    # the unchanged events' rows are the ones held (the changed body was not decoded whole)
+    by_id = {r[5]: r for r in held}
+    assert all(r is by_id[r[5]] for r in d.table_rows("events") if r[5] != "1500")
+
+
+def test_doctor_commits_a_known_change_and_checks_it_still_applies(
+        file_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A body decoded against the committed one hands its change to the commit; rows held
+    that no longer came from that body (replaced another way, a duplicate row) make the
+    commit compute the change itself, with the same result."""
+    from congress.datasources.driver import PushDriver
+    hints_seen = []
+    real = PushDriver.commit
+
+    def spy(self, tables, hints=None):
+        if self.name == "doc":
+            hints_seen.append(hints)
+        return real(self, tables, hints)
+
+    monkeypatch.setattr(PushDriver, "commit", spy)
+    d = DoctorDriver("doc", "id-doc", {"persist_data": True}, db=file_db)
+    expected = DoctorDriver("x", "x", {})
+    events = _events(3000)
+
+    def push(evs: list[Any]) -> None:
+        d.replace_table_json("events", json.dumps(evs))
+        expected.replace_table("events", evs)
+        assert d.table_rows("events") == expected.table_rows("events")
+        restarted = DoctorDriver("doc", "id-doc", {"persist_data": True}, db=file_db)
+        assert restarted.table_rows("events") == expected.table_rows("events")
+
+    push(events)
+    events[100] = {**events[100], "time": "changed"}
+    push(events)
+    hint = hints_seen[-1]["events"]
+    assert hint[1] == [expected_row for expected_row in expected.table_rows("events")
+                       if expected_row[0] == "changed"]
+    # the rows replaced another way: the hint no longer applies
+    d.replace_table("events", events[:10])
+    expected.replace_table("events", events[:10])
+    events[200] = {**events[200], "time": "again"}
+    push(events)
+    # a body with an event twice (one row for two events), then one event changed
+    push(events + [events[0]])
+    assert hints_seen[-1] is not None
+    events[300] = {**events[300], "time": "third"}
+    push(events + [events[0]])
+    assert hints_seen[-1] is None, "a duplicate row: the change is computed"
+    push(events)
+
+
+def test_doctor_pushes_from_several_threads_leave_a_consistent_driver() -> None:
+    import threading
+    d = DoctorDriver("doc", "id", {})
+    base = _events(2000)
+    bodies = []
+    for k in range(4):
+        evs = [dict(e) for e in base]
+        evs[500 * k] = {**evs[500 * k], "time": f"thread{k}"}
+        bodies.append(json.dumps(evs))
+    errors = []
+
+    def pusher(text: str) -> None:
+        try:
+            for _ in range(5):
+                d.replace_table_json("events", text)
+        except Exception as e:      # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=pusher, args=(b,)) for b in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for text in bodies + [json.dumps(base)]:
+        d.replace_table_json("events", text)
+        expected = DoctorDriver("x", "x", {})
+        expected.replace_table("events", json.loads(text))
+        assert d.table_rows("events") == expected.table_rows("events")
+
+
 def test_text_bodies_for_other_push_drivers() -> None:
     d = PushDataDriver("p", "id-p", {"description": "d"})
     d.replace_table_json("data", '[["a", 1], ["b", 2]]')
@@ -386,3 +488,30 @@ def test_monasca_expiry() -> None:
     assert {r[0] for r in d.table_rows("alarms.metrics")} == {"new"}
     assert {r[2] for r in d.table_rows("alarms.metrics.dimensions")} >= {"h9"}
     assert "h1" not in {r[2] for r in d.table_rows("alarms.metrics.dimensions")}
+
+
+def test_a_big_push_freezes_what_it_leaves_and_a_small_one_does_not() -> None:
+    from congress.datasources import driver as driver_mod
+    gc.collect()
+    gc.unfreeze()
+    try:
+        d = PushDataDriver("p", "id-p", {"description": "d"})
+        d.replace_table("data", [["a", i] for i in range(100)])
+        assert gc.get_freeze_count() == 0
+        d.replace_table("data", [["a", i] for i in range(driver_mod.FREEZE_ROWS)])
+        assert gc.get_freeze_count() > 0
+        assert len(d.get_rows("data")) == driver_mod.FREEZE_ROWS
+    finally:
+        gc.unfreeze()
+
+
+def test_a_whole_table_is_stored_in_the_order_pushed(file_db: Any) -> None:
+    d = DoctorDriver("doc", "id-doc", {"persist_data": "true"}, db=file_db)
+    events = _events(500)[::-1]
+    d.replace_table_json("events", json.dumps(events))
+    stored = tabledata.get_table(file_db, "id-doc", "events")
+    assert [row[-1] for row in stored] == [e["details"]["monitor_event_id"] for e in events]
+    # a body with an event twice is stored once per row
+    d.replace_table_json("events", json.dumps(events[:2] + events[:1]))
+    again = tabledata.get_table(file_db, "id-doc", "events")
+    assert sorted(row[-1] for row in again) == ["498", "499"]
