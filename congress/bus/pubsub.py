@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from congress import exceptions
-from congress.bus.service import EMPTY, Service, TableUpdate, freeze_rows
+from congress.bus.service import EMPTY, ResyncWanted, Service, TableUpdate, freeze_rows
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -361,6 +361,9 @@ class Subscriptions:
                   "snapshot" if msg.update.is_snapshot else "delta", msg.update.seqnum)
         try:
             service.receive_data(st.publisher, st.table, msg.update)
+        except ResyncWanted as e:
+            st.want_snapshot = True
+            self._fetch(st, hint=msg.node_id, reason=str(e) or "the subscriber asked for it")
         except Exception:
             LOG.exception("%s failed to receive %s:%s seq %s", st.subscriber, st.publisher,
                           st.table, msg.update.seqnum)

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from congress import exceptions
-from congress.bus import TableUpdate
+from congress.bus import ResyncWanted, TableUpdate
 from congress.services import metrics
 
 LOG = logging.getLogger(__name__)
@@ -42,14 +42,27 @@ class DatasourceData:
             except Exception:  # publisher gone
                 LOG.debug("unsubscribe %s:%s failed", pub, table, exc_info=True)
             self.data_seqnums.pop((pub, table), None)
+            self.refused_tables.discard((pub, table))
             if pub in self.rt.policies:
                 self.rt.replace_table(pub, table, [])
             LOG.info("unsubscribed from %s:%s", pub, table)
 
     def receive_data(self, publisher_id: str, table: str, update: TableUpdate) -> None:
+        """Apply a snapshot or delta of a subscribed table.
+
+        Rows the engine refuses (rows of a width other than the table's, which the rules using
+        it fixed) leave the table empty here, since what the engine held no longer matches the
+        datasource, and the update counts as applied (a writer waiting for it goes on). A
+        delta that follows can then not be applied to what is held: the bus is asked for a
+        snapshot instead (:class:`congress.bus.ResyncWanted`), which replaces the table if its
+        rows fit, and is refused the same way if they do not.
+        """
+        key = (publisher_id, table)
         with self.lock:
             if publisher_id not in self.rt.policies:
                 return
+            if not update.is_snapshot and key in self.refused_tables:
+                raise ResyncWanted(f"the engine refused earlier rows of {publisher_id}:{table}")
             started = time.monotonic()
             try:
                 if update.is_snapshot:
@@ -59,9 +72,13 @@ class DatasourceData:
                     self.rt.apply_delta(publisher_id, table, update.added, update.removed,
                                         normalize=False)
             except exceptions.CongressError as e:
-                LOG.error("data for %s:%s rejected: %s", publisher_id, table, e)
+                LOG.error("data for %s:%s rejected: %s; the engine holds no rows of the table "
+                          "until rows that fit arrive", publisher_id, table, e)
                 metrics.DATA_REJECTED.labels(publisher_id).inc()
-                return
+                self.rt.replace_table(publisher_id, table, ())
+                self.refused_tables.add(key)
+            else:
+                self.refused_tables.discard(key)
             now = time.monotonic()
             metrics.DATA_SECONDS.labels(publisher_id).observe(now - started)
             self.data_applied_at[publisher_id] = now

@@ -176,6 +176,45 @@ def test_push_datasource_rows_reach_policies(server):
     assert server.get("/v1/policies/inv/rules").status == 200
 
 
+def test_push_of_another_width_than_the_rules_read(server):
+    """Emptied by ``[]``, the push table takes rows of any width; the engine refuses rows of a
+    width the rules do not read: it holds none of the table (not the rows pushed before), the
+    PUT does not wait for an application that never comes, and the table follows again once
+    rows fit, or once the rules read the new width."""
+    create_ds(server, {"name": "wide", "driver": "push", "config": {"description": "d"}})
+    assert server.post("/v1/policies", {"name": "widths"}).status == 201
+    assert server.post("/v1/policies/widths/rules",
+                       {"rule": "one(x) :- wide:data(x)"}).status == 201
+    put = "/v1/data-sources/wide/tables/data/rows"
+    assert server.request("PUT", put, [["a"], ["b"]]).status == 200
+    assert rows_of(server, "/v1/policies/widths/tables/one/rows") == [["a"], ["b"]]
+
+    assert server.request("PUT", put, []).status == 200
+    assert server.request("PUT", put, [["x", "y"]]).status == 200
+    assert rows_of(server, put) == [["x", "y"]]
+    assert rows_of(server, "/v1/policies/widths/tables/one/rows") == []
+    # a delta after the refused rows: the engine fetches the whole table again
+    assert server.request("PUT", put, [["x", "y"], ["z", "w"]]).status == 200
+    assert server.request("PUT", put, []).status == 200
+    assert server.request("PUT", put, [["c"]]).status == 200
+    assert rows_of(server, "/v1/policies/widths/tables/one/rows") == [["c"]]
+
+    # refused again, then the rules change to read two columns: the rows come without a push
+    assert server.request("PUT", put, []).status == 200
+    assert server.request("PUT", put, [["p", "q"]]).status == 200
+    rule_id = server.get("/v1/policies/widths/rules").json["results"][0]["id"]
+    assert server.delete(f"/v1/policies/widths/rules/{rule_id}").status == 200
+    assert server.post("/v1/policies/widths/rules",
+                       {"rule": "two(x, y) :- wide:data(x, y)"}).status == 201
+    eventually_rows(server, "/v1/policies/widths/tables/two/rows", [["p", "q"]])
+
+    log = server.log_tail(10_000_000)
+    assert "data for wide:data rejected" in log
+    assert "not yet applied by this node's engine" not in log
+    assert server.delete("/v1/data-sources/wide").status == 200
+    assert server.delete("/v1/policies/widths").status == 200
+
+
 def test_rules_right_after_datasource_create_see_its_schema(server):
     """The engine learns of a new datasource by a broadcast; a rule with named columns sent
     right after the 201 must not fail with "schema is unknown" meanwhile."""

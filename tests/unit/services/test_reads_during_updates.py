@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from congress import config
-from congress.bus import TableUpdate
+from congress.bus import ResyncWanted, TableUpdate
 from congress.bus.service import EMPTY
 from congress.db import api, migration
 from congress.policy import kinds
@@ -113,3 +113,27 @@ def test_readers_see_the_old_or_the_new_state_of_big_updates(
         assert hit in expected, "a read saw a state that no update produced"
         assert pair in expected_pairs
     assert (data(engine, "hit"), data(engine, "pair")) == (expected[-1], expected_pairs[-1])
+
+
+def test_rows_of_another_width_leave_the_table_empty_until_rows_fit(
+        engine: PolicyEngineService) -> None:
+    """Refused rows count as applied (a writer waiting for them goes on) and empty the table;
+    a delta after them asks the bus for the whole table, which replaces it once it fits."""
+    engine.subscribed.add(("ds", "t"))
+    engine.receive_data("ds", "t", snapshot({(1, "seven")}, 0))
+    assert data(engine, "hit") == [[1]]
+    engine.receive_data("ds", "t", TableUpdate(False, None, frozenset({(2, "seven", 3)}),
+                                               EMPTY, 1, "inc"))
+    assert data(engine, "hit") == []
+    fence = {"publisher": "ds", "incarnation": "inc", "seqnums": {"t": 1}}
+    assert engine.wait_applied(fence, 0)
+    with pytest.raises(ResyncWanted):
+        engine.receive_data("ds", "t", TableUpdate(False, None, frozenset({(3, "seven")}),
+                                                   EMPTY, 2, "inc"))
+    engine.receive_data("ds", "t", snapshot({(2, "seven", 3)}, 2))     # still too wide
+    assert data(engine, "hit") == []
+    engine.receive_data("ds", "t", snapshot({(3, "seven")}, 3))
+    assert data(engine, "hit") == [[3]]
+    engine.receive_data("ds", "t", TableUpdate(False, None, frozenset({(4, "seven")}),
+                                               EMPTY, 4, "inc"))
+    assert data(engine, "hit") == [[3], [4]]
