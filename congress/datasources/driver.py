@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 from oslo_config import cfg
 
 from congress import bus, exceptions
+from congress.bus.service import frozen_in_steps
 from congress.datasources import execution, json_array
 from congress.datasources.translators import TranslatorSet
 from congress.datasources.values import normalize_value
@@ -731,7 +732,7 @@ class PushDriver(DataSourceDriver):
                     new[table] = old.difference(removed).union(added) \
                         if added or removed else old
                 else:
-                    fresh = rows if isinstance(rows, frozenset) else frozenset(rows)
+                    fresh = frozen_in_steps(rows)
                     added, removed = (fresh - old, old - fresh) if old else (fresh, old)
                     # a small change: the same rows as the pushed ones, but the row objects
                     # held already, so that later comparisons meet identical objects
