@@ -28,7 +28,6 @@ RPC methods (doc/architecture.md, "Service RPC contract"): ``get_status``, ``get
 from __future__ import annotations
 
 import datetime
-import gc
 import logging
 import threading
 from collections.abc import Iterable, Mapping
@@ -36,7 +35,7 @@ from typing import Any, ClassVar
 
 from oslo_config import cfg
 
-from congress import bus, exceptions
+from congress import bus, exceptions, gcpause
 from congress.bus.service import frozen_in_steps
 from congress.datasources import execution, json_array
 from congress.datasources.translators import TranslatorSet
@@ -404,11 +403,12 @@ class DataSourceDriver(bus.Service):
         that is not JSON raises BadRequest with code ``invalid_json``."""
         if not self.PUSH:
             self.replace_table(table, None)     # refused, before decoding anything
-        try:
-            rows, _ = json_array.decode(body)
-        except json_array.InvalidJson as e:
-            raise json_array.invalid_json(e) from None
-        self.replace_table(table, rows)
+        with gcpause.paused():
+            try:
+                rows, _ = json_array.decode(body)
+            except json_array.InvalidJson as e:
+                raise json_array.invalid_json(e) from None
+            self.replace_table(table, rows)
 
     def webhook(self, payload: Any, table: str | None = None) -> None:
         raise exceptions.BadRequest(
@@ -654,10 +654,6 @@ def describe_error(exc: BaseException) -> str:
 
 
 # =========================================================================== push
-#: a push after which its tables hold this many rows or more freezes the objects alive then
-FREEZE_ROWS = 50_000
-
-
 class PushDriver(DataSourceDriver):
     """A driver whose rows are pushed to it (``replace_table``) or sent by webhooks."""
 
@@ -717,8 +713,12 @@ class PushDriver(DataSourceDriver):
         rows it pushed before (so a removed row is gone). While those rows are still the ones
         held, neither the new rows' set nor their difference from the held ones is computed
         (passes over the whole table), only the small change.
+
+        The cyclic collector is paused meanwhile, and after a push that leaves a big table
+        what is alive is frozen (:mod:`congress.gcpause`): the new state (sets of the rows,
+        what the driver remembers of the body) lives until the next push.
         """
-        with self._lock:
+        with gcpause.paused() as pause, self._lock:
             new: dict[str, frozenset[Row]] = {}
             given: dict[str, list[Row]] = {}
             changes = {}
@@ -764,13 +764,10 @@ class PushDriver(DataSourceDriver):
                     self._dirty.add(table)
             self.publish_changes()
             self._mark_updated()
-        if sum(map(len, new.values())) >= FREEZE_ROWS:
-            # the new state (sets of the rows, what the driver remembers of the body) lives
-            # until the next push; a young container of 300k entries costs a collection
-            # 20-50 ms each time it is walked (youngest, middle, oldest generation): out of
-            # the collector's sight instead, still freed by reference counting (see
-            # congress.datalog.evaluation.program.Program.paused_gc)
-            gc.freeze()
+            # the new state of a big table lives until the next push, even when little of it
+            # is new (a one-row change makes a new set of the whole table)
+            if sum(map(len, new.values())) >= gcpause.FREEZE_AFTER:
+                pause.freeze = True
 
     def translate_push(self, table: str, rows: Any) -> dict[str, set[Row]]:
         ts = self.translator_set()
@@ -785,8 +782,9 @@ class PushDriver(DataSourceDriver):
         return translator.translate(rows)
 
     def replace_table(self, table: str, rows: Any) -> None:
-        tables = self.translate_push(table, rows)
-        self.commit(tables)
+        with gcpause.paused():
+            tables = self.translate_push(table, rows)
+            self.commit(tables)
         LOG.debug("Datasource %s: table %s replaced (%d rows)", self.name, table,
                   len(tables.get(table, ())))
 

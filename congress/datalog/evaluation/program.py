@@ -31,13 +31,13 @@ a recursive component lost every derivation), :mod:`.codegen` (compiled rule pla
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from congress import gcpause
 from congress.datalog.evaluation.codegen import (
     BACKWARD,
     COUNT,
@@ -52,7 +52,7 @@ from congress.datalog.evaluation.codegen import (
     generate_chain,
 )
 from congress.datalog.evaluation.propagation import Changes, Key, Propagation, Row
-from congress.datalog.evaluation.relation import Relation, key_function
+from congress.datalog.evaluation.relation import Relation, in_steps, key_function
 from congress.datalog.evaluation.structure import DependencyGraph
 
 __all__ = ["Changes", "Key", "Program", "Row"]
@@ -91,11 +91,6 @@ class BoundedCounts(dict):
             raise DerivationLimit(self.key, len(self), self.limit)
 
 
-#: new objects (allocations less deallocations since the collector last ran) a batch of
-#: changes must leave behind to be frozen when it ends (:meth:`Program.paused_gc`)
-FREEZE_AFTER = 50_000
-
-
 class Program(DependencyGraph):
     """Relations and rules of one Datalog program, every derived relation kept up to date."""
 
@@ -111,7 +106,6 @@ class Program(DependencyGraph):
         self.watched: set[Key] = set()
         self.stats = defaultdict(int)
         self._dispatch: dict[Key, Any] = {}
-        self._gc_depth = 0
         #: most rows a derived relation may hold; checked before a pass applies a relation's
         #: change (None: no limit)
         self.max_rows: int | None = None
@@ -121,38 +115,6 @@ class Program(DependencyGraph):
         limit = self.max_rows
         if limit is not None and rows > limit:
             raise DerivationLimit(key, rows, limit)
-
-    # ================================================================== batches
-    @contextlib.contextmanager
-    def paused_gc(self) -> Any:
-        """Pause the cyclic garbage collector for a batch of changes (nestable).
-
-        Loading thousands of rules or rows allocates millions of small objects; collections
-        in the middle would rescan the whole (acyclic) heap again and again.
-
-        A batch that leaves :data:`FREEZE_AFTER` or more new objects behind freezes them
-        (``gc.freeze()``: out of the collector's sight; still freed by reference counting). They
-        are what the batch built to keep (rows, index buckets, join plans); left to the
-        collector, the cascade of collections after a 300k-row batch walked them three times
-        (youngest, middle, oldest generation), 80-90 ms each and ~450 ms in all, during which no
-        other thread runs. A frozen object that later becomes cyclic garbage (a removed rule's
-        plan) waits for :meth:`remove_rule`'s thaw or a full collection after a delete
-        (:func:`congress.services.memory.collect_garbage`).
-        """
-        self._gc_depth += 1
-        was = gc.isenabled() if self._gc_depth == 1 else False
-        if was:
-            gc.disable()
-        try:
-            yield
-        finally:
-            self._gc_depth -= 1
-            # (also when another thread had paused the collector: what this batch built is
-            # long-lived all the same)
-            if not self._gc_depth and gc.get_count()[0] >= FREEZE_AFTER:
-                gc.freeze()
-            if was:
-                gc.enable()
 
     # ================================================================== relations
     def relation(self, key: Key) -> Relation:
@@ -266,7 +228,7 @@ class Program(DependencyGraph):
                        if lit.kind in (POS, NEG)] or [1])
             self._raise_levels(head, lvl)
         run = Propagation(self)
-        with self.paused_gc():
+        with gcpause.paused():
             self._seed_new_rule(rule, run)
             return run.run()
 
@@ -338,10 +300,9 @@ class Program(DependencyGraph):
             gone = (dels or {}).get(key, ())
             facts = rel.facts
             if not checked:
-                gone = list(filter(facts.__contains__, gone)) if facts else []
+                gone = _kept(filter, facts, gone)
                 new = new if isinstance(new, (set, frozenset)) else set(new)
-                new = list(itertools.filterfalse(facts.__contains__, new)) if facts else \
-                    list(new)
+                new = _kept(itertools.filterfalse, facts, new)
             if not new and not gone:
                 continue
             if rel.is_base:
@@ -366,6 +327,17 @@ class Program(DependencyGraph):
     def unwatch(self, key: Key) -> None:
         self.watched.discard(key)
 
+
+
+def _kept(keep: Callable[..., Iterable[Row]], facts: Any, rows: Iterable[Row]) -> list[Row]:
+    """``list(keep(facts.__contains__, rows))`` (filter or filterfalse), in steps of
+    :data:`ROWS_PER_STEP` rows per C call."""
+    if not facts and keep is filter:
+        return []
+    out: list[Row] = []
+    for step in in_steps(rows):
+        out.extend(keep(facts.__contains__, step) if facts else step)
+    return out
 
 def build_dispatch(consumers: Iterable[tuple[CRule, int]]) -> tuple[list, list]:
     plain: list[tuple[CRule, int]] = []

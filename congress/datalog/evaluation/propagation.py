@@ -16,6 +16,7 @@ import itertools
 from collections.abc import Iterable
 from typing import Any
 
+from congress import gcpause
 from congress.datalog.evaluation.codegen import COUNT, NEG, POS, CLit
 from congress.datalog.evaluation.recursive import RecursiveComponents, SccWork
 from congress.datalog.evaluation.relation import OverlayView
@@ -98,7 +99,7 @@ class Propagation(RecursiveComponents):
             sum(len(a) + len(d) for a, d in self.base.values())
         if pending < 2000 and not self.p.scc_members:
             return self._run()
-        with self.p.paused_gc():
+        with gcpause.paused():
             return self._run()
 
     def _run(self) -> Changes:
@@ -160,7 +161,7 @@ class Propagation(RecursiveComponents):
             if dels:
                 rel.remove_many(dels)
             if ins_list:
-                rel.insert_many(dict.fromkeys(ins_list, 1))
+                rel.insert_rows(ins_list)
             self.p.stats["rows_changed"] += len(ins_list) + len(dels)
             self.record(key, ins_list, dels)
             self.fanout(key, ins_list, dels, {})

@@ -18,13 +18,27 @@ relation (current rows minus ``plus`` plus ``minus``) without copying it.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from operator import itemgetter
 from typing import Any
 
+from congress import gcpause
+
 Row = tuple
 EMPTY: tuple = ()
+
+#: rows one C call takes in bulk work over a big batch: 300k rows in one call (hashing
+#: each, read in a set's order: all over memory) hold the interpreter 50-200 ms, during which
+#: no other thread (no API request) runs
+ROWS_PER_STEP = 20_000
+
+
+def in_steps(rows: Iterable[Any]) -> Iterator[list[Any]]:
+    """``rows`` as lists of at most :data:`ROWS_PER_STEP`, each taken in one C call."""
+    it = iter(rows)
+    while step := list(islice(it, ROWS_PER_STEP)):
+        yield step
 
 
 def key_function(cols: tuple[int, ...]):
@@ -84,15 +98,12 @@ class Relation:
             # building one over a big relation allocates a bucket per key: the cyclic garbage
             # collector would meanwhile rescan everything allocated since its last run (after
             # a bulk load: millions of rows) several times over
-            pause = len(self.rows) > 10_000 and gc.isenabled()
-            if pause:
-                gc.disable()
-            try:
-                idx = {}
+            idx = {}
+            if len(self.rows) > 10_000:
+                with gcpause.paused():
+                    _add_to_index(idx, fn, self.rows)
+            else:
                 _add_to_index(idx, fn, self.rows)
-            finally:
-                if pause:
-                    gc.enable()
             self.indexes[cols] = idx
             self._keyfns[cols] = fn
         return idx
@@ -175,11 +186,23 @@ class Relation:
             for row, value in items:
                 rows_dict[row] = value
                 append(row)
+        self._inserted(new, before)
+
+    def insert_rows(self, rows: list[Row]) -> None:
+        """``insert_many(dict.fromkeys(rows, 1))``, :data:`ROWS_PER_STEP` rows per C call."""
+        rows_dict = self.rows
+        before = len(rows_dict)
+        for step in range(0, len(rows), ROWS_PER_STEP):
+            rows_dict.update(dict.fromkeys(rows[step:step + ROWS_PER_STEP], 1))
+        self._inserted(rows, before)
+
+    def _inserted(self, new: Iterable[Row], before: int) -> None:
+        """Adjacency and indexes after ``new`` rows were added to ``before`` rows."""
         if self.adj:
             self._adj_add(new)
         if not self.indexes:
             return
-        if len(new) >= before:
+        if len(new) >= before:  # type: ignore[arg-type]
             self.drop_indexes(adjacency=False)
             return
         for cols, idx in self.indexes.items():

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from congress import exceptions
+from congress import exceptions, gcpause
 from congress.datasources.driver import PushDriver, normalized_row, opt
 
 
@@ -46,7 +46,7 @@ class PushDataDriver(PushDriver):
         if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
             raise exceptions.BadRequest(
                 f"Rows of table {self.TABLE} must be a JSON array of arrays")
-        with self._lock:
+        with gcpause.paused(), self._lock:
             width = self.width if self._state[self.TABLE] else None
             if width is None and rows:
                 width = len(rows[0])

@@ -8,6 +8,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from congress.api.app import auth_strategy
 from congress.exceptions import ConfigurationError
@@ -253,3 +255,36 @@ def test_max_rows_per_read_caps_every_answer(make_client, backend) -> None:
     body = client.simulate_get("/v1/policies/classification/tables/big/rows",
                                query_string="limit=500&marker=20").json
     assert len(body["results"]) == 5 and "next_marker" not in body
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=6).map(lambda s: s.encode("utf-8"))
+                | st.binary(max_size=3), max_size=12),
+       st.integers(1, 7))
+def test_a_body_is_decoded_chunk_by_chunk_as_in_one(pieces: list[bytes], step: int) -> None:
+    """Chunk by chunk as it is read (multi-byte characters cut between chunks) the text or
+    the error, with its position in the whole body, is the one-call decode's."""
+    from congress.api import parsing
+    body = b"".join(pieces)
+    try:
+        expected: Any = body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        expected = str(e)
+    try:
+        got: Any = parsing._utf8_text(body[a:a + step] for a in range(0, len(body), step))
+    except UnicodeDecodeError as e:
+        got = str(e)
+    assert got == expected
+
+
+def test_a_bad_byte_in_a_big_pushed_body_is_400_naming_its_position(client, backend) -> None:
+    backend.ds_manager.create_datasource({"name": "pusher", "driver": "push"})
+    body = json.dumps([["x" * 100, i] for i in range(20000)]).encode()
+    bad = body[:1_500_000] + b"\xff" + body[1_500_001:]
+    result = client.simulate_put("/v1/data-sources/pusher/tables/t/rows", body=bad)
+    assert result.status_code == 400
+    assert "position 1500000" in error_of(result)["message"], error_of(result)
+    assert "t" not in backend.ds_manager.services["pusher"].tables
+    result = client.simulate_put("/v1/data-sources/pusher/tables/t/rows", body=body)
+    assert result.status_code == 200, result.text
+    assert len(backend.ds_manager.services["pusher"].tables["t"]) == 20000

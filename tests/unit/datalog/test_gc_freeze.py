@@ -7,7 +7,7 @@ import gc
 
 import pytest
 
-from congress.datalog.evaluation import program as program_mod
+from congress import gcpause
 from congress.policy.runtime import Runtime
 
 
@@ -28,7 +28,7 @@ def rt():
 
 
 def test_a_big_batch_freezes_what_it_built_and_removing_a_rule_thaws(rt):
-    n = 3 * program_mod.FREEZE_AFTER        # each row leaves a few objects behind
+    n = 3 * gcpause.FREEZE_AFTER        # each row leaves a few objects behind
     rt.replace_table("ds", "s", [(i,) for i in range(7)])
     assert gc.get_freeze_count() == 0
     rows = [(i, i % 7) for i in range(n)]
@@ -44,7 +44,7 @@ def test_a_big_batch_freezes_what_it_built_and_removing_a_rule_thaws(rt):
         rt.replace_table("ds", "r", rows)
     finally:
         gc.freeze = real
-    assert counts and counts[0] >= program_mod.FREEZE_AFTER, counts
+    assert counts and counts[0] >= gcpause.FREEZE_AFTER, counts
     assert gc.get_freeze_count() >= n, "the batch's rows were left to the collector"
     assert len(rt.select("p", "q")) == n
     rt.delete_rule("p", rt.rules("p")[0].id)

@@ -203,6 +203,16 @@ def test_doctor_fast_rows_are_the_translators() -> None:
         {"time": "café", "type": "", "details": {"hostname": ""}},
         {"details": {"time": "from details"}},
         {},
+        # four details, as usual, but one of them a top-level column (details wins), or a
+        # top-level column missing, or a value not plain
+        {"time": "t", "type": "x", "details": {"time": "d", "hostname": "h", "status": "s",
+                                               "monitor": "m"}},
+        {"time": "t", "details": {"hostname": "h", "status": "s", "monitor": "m",
+                                  "monitor_event_id": "2"}},
+        {"time": "t", "type": "x", "details": {"hostname": "h", "status": True,
+                                               "monitor": None, "monitor_event_id": 3}},
+        {"time": "t", "type": "x", "extra": 1, "details": {
+            "hostname": "h", "status": "s", "monitor": "m", "monitor_event_id": 4.5}},
     ]
     generic = TranslatorSet([EVENTS]).translator_for("events").translate(events)["events"]
     assert event_rows(events) == generic
@@ -491,16 +501,16 @@ def test_monasca_expiry() -> None:
 
 
 def test_a_big_push_freezes_what_it_leaves_and_a_small_one_does_not() -> None:
-    from congress.datasources import driver as driver_mod
+    from congress import gcpause
     gc.collect()
     gc.unfreeze()
     try:
         d = PushDataDriver("p", "id-p", {"description": "d"})
         d.replace_table("data", [["a", i] for i in range(100)])
         assert gc.get_freeze_count() == 0
-        d.replace_table("data", [["a", i] for i in range(driver_mod.FREEZE_ROWS)])
+        d.replace_table("data", [["a", i] for i in range(2 * gcpause.FREEZE_AFTER)])
         assert gc.get_freeze_count() > 0
-        assert len(d.get_rows("data")) == driver_mod.FREEZE_ROWS
+        assert len(d.get_rows("data")) == 2 * gcpause.FREEZE_AFTER
     finally:
         gc.unfreeze()
 

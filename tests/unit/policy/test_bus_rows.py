@@ -36,3 +36,19 @@ def test_frozensets_of_another_width_are_refused(rt):
     with pytest.raises(SchemaError):
         rt.apply_delta("ds", "t", frozenset({("b",)}), normalize=False)
     assert set(rt.program.rows(("p", "down"))) == {("a",)}
+
+
+@pytest.mark.parametrize("bad_at", [0, 2, 3, 4, 6])
+def test_a_wrong_width_is_found_in_any_step(rt, monkeypatch, bad_at):
+    """Widths are checked a few rows per call: a wrong row in the first, a middle or the last
+    step (or the last row) is refused all the same."""
+    from congress.policy import runtime as runtime_mod
+    monkeypatch.setattr(runtime_mod, "_CHECK_STEP", 3)
+    rows = [(f"h{i}", "down") for i in range(7)]
+    rows[bad_at] = (f"h{bad_at}", "down", "extra")
+    with pytest.raises(SchemaError) as err:
+        rt.replace_table("ds", "t", rows)
+    assert err.value.code == "arity_mismatch"
+    rows[bad_at] = (f"h{bad_at}", "down")
+    rt.replace_table("ds", "t", rows)
+    assert len(rt.program.rows(("p", "down"))) == 7
