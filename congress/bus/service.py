@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, ClassVar, Protocol
 
 LOG = logging.getLogger(__name__)
@@ -33,17 +33,20 @@ def _all_tuples(rows: frozenset[Any]) -> bool:
 
 
 def frozen_in_steps(rows: Iterable[Row]) -> Rows:
-    """``frozenset(rows)`` built ROWS_PER_STEP rows at a time (then one copy, which reuses
-    the hashes: a third of building it), so a big table does not hold the interpreter."""
+    """``frozenset(rows)``, taking ROWS_PER_STEP rows per C call, so a big table does not
+    hold the interpreter: the set is built from a chain of steps, whose generator runs
+    Python code (a chance for other threads) between them."""
     if isinstance(rows, frozenset):
         return rows
     if isinstance(rows, (list, tuple)) and len(rows) <= ROWS_PER_STEP:
         return frozenset(rows)
-    acc: set[Row] = set()
+    return frozenset(chain.from_iterable(_steps(rows)))
+
+
+def _steps(rows: Iterable[Row]) -> Iterator[list[Row]]:
     it = iter(rows)
     while step := list(islice(it, ROWS_PER_STEP)):
-        acc.update(step)
-    return frozenset(acc)
+        yield step
 
 
 def freeze_rows(rows: Iterable[Any]) -> Rows:
@@ -113,6 +116,20 @@ class _PublishedTable:
         self.rows = rows
 
 
+def _change_from(state: _PublishedTable | None,
+                 change: tuple[Rows, Rows, Rows] | None) -> tuple[Rows, Rows] | None:
+    """``(added, removed)`` of ``change`` (``(base, added, removed)``) if it can be sent as
+    it is: its base is the very rows last published (so the change is from them) and both
+    parts are frozensets of tuples (as :func:`freeze_rows` leaves them); else None, and the
+    change is computed."""
+    if change is None or state is None or state.rows is not change[0]:
+        return None
+    base, added, removed = change
+    if freeze_rows(added) is not added or freeze_rows(removed) is not removed:
+        return None
+    return added, removed
+
+
 class Service:
     """Something living on a node, addressed by ``service_id``.
 
@@ -172,17 +189,16 @@ class Service:
         """
         if not isinstance(table, str) or not table:
             raise ValueError("table must be a non-empty string")
-        trusted = change is not None and isinstance(rows, frozenset)
-        new_rows = rows if trusted else freeze_rows(rows)
+        given = change is not None and isinstance(rows, frozenset)
+        new_rows = rows if given else freeze_rows(rows)
         with self._pub_lock:
             state = self._published.get(table)
             added = removed = None
-            if trusted and state is not None and state.rows is change[0] \
-                    and freeze_rows(change[1]) is change[1] \
-                    and freeze_rows(change[2]) is change[2]:
-                added, removed = change[1], change[2]      # frozensets of tuples
-            elif trusted:
-                new_rows = freeze_rows(rows)
+            known = _change_from(state, change) if given else None
+            if known is not None:
+                added, removed = known
+            elif given:
+                new_rows = freeze_rows(rows)    # the rows are checked after all
             if state is None:
                 self._published[table] = _PublishedTable(0, new_rows)
                 update = TableUpdate(True, new_rows, EMPTY, EMPTY, 0, self._incarnation)

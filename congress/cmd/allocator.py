@@ -18,7 +18,8 @@ create / PUT / delete cycles"), with no Python object retained. Three things bri
   grown by ``threshold`` since the last trim (``mallinfo2``: a walk of malloc's free lists, no
   system call), so it runs after a datasource or policy is deleted or a big push has been
   absorbed and its request body freed, whatever node or thread freed it, and not on any
-  request's path. ctypes releases the GIL during both calls.
+  request's path (nor while a push or an engine batch is in progress). ctypes releases the
+  GIL during both calls.
 * :func:`reexec_on_system_malloc`: CPython's own small-object allocator (pymalloc) takes memory
   in 1 MiB arenas and gives an arena back only once every object in it is gone. A load of 100k
   rows spreads its temporary objects over a hundred arenas; the few objects that outlive it
@@ -44,6 +45,8 @@ import sys
 import threading
 import time
 from typing import Any
+
+from congress import gcpause
 
 LOG = logging.getLogger(__name__)
 
@@ -155,7 +158,15 @@ class Trimmer:
         self._stop.set()
 
     def check(self) -> bool:
-        """Trim if enough became free since the last trim; True if it trimmed."""
+        """Trim if enough became free since the last trim; True if it trimmed.
+
+        Not while bulk work is in progress (a push being decoded or stored, an engine batch:
+        :func:`congress.gcpause.pauses`): both calls walk malloc's free lists holding its
+        lock, 10-150 ms with a big table's holes, and a thread that allocates meanwhile waits
+        for it holding the GIL, so every request waits too. The next check after the work
+        trims what it freed."""
+        if gcpause.pauses():
+            return False
         free = free_bytes()
         # what was free and then reused does not count: the base follows the free bytes down
         self._base = min(self._base, free)

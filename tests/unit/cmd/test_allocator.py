@@ -108,3 +108,16 @@ def test_fast_bins_off_keep_no_small_blocks_aside(mode):
         assert in_fast_bins == 0
     else:
         assert in_fast_bins > 0
+
+
+def test_trimmer_waits_while_bulk_work_is_in_progress():
+    from congress import gcpause
+    allocator.trim()
+    trimmer = allocator.Trimmer(threshold=16 * 2**20, interval=3600)
+    blocks = [bytearray(b"x" * 65536) for _ in range(1024)]
+    assert trimmer.check() is False
+    del blocks[::2]
+    with gcpause.paused(freeze=False):
+        assert trimmer.check() is False         # a push or engine batch is in progress
+    assert trimmer.check() is True              # after it
+    del blocks
