@@ -136,6 +136,10 @@ def trim() -> bool:
     return bool(_LIBC.malloc_trim(0))
 
 
+#: seconds between the trimmer's checks while bulk work is in progress
+AFTER_WORK = 0.1
+
+
 class Trimmer:
     """A daemon thread that calls :func:`trim` when ``threshold`` more bytes lie free in
     malloc's heaps than after the previous trim, checking every ``interval`` seconds."""
@@ -144,6 +148,8 @@ class Trimmer:
         self.threshold = threshold
         self.interval = interval
         self.trims = 0
+        #: the last check waited for bulk work in progress
+        self.deferred = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._base = free_bytes()
@@ -164,8 +170,9 @@ class Trimmer:
         :func:`congress.gcpause.pauses`): both calls walk malloc's free lists holding its
         lock, 10-150 ms with a big table's holes, and a thread that allocates meanwhile waits
         for it holding the GIL, so every request waits too. The next check after the work
-        trims what it freed."""
-        if gcpause.pauses():
+        trims what it freed: the thread checks every :data:`AFTER_WORK` seconds until then."""
+        self.deferred = bool(gcpause.pauses())
+        if self.deferred:
             return False
         free = free_bytes()
         # what was free and then reused does not count: the base follows the free bytes down
@@ -181,7 +188,7 @@ class Trimmer:
         return True
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stop.wait(AFTER_WORK if self.deferred else self.interval):
             try:
                 self.check()
             except Exception:  # never let the trimmer take anything down

@@ -19,7 +19,7 @@ relation (current rows minus ``plus`` plus ``minus``) without copying it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import islice
+from itertools import islice, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -193,7 +193,7 @@ class Relation:
         rows_dict = self.rows
         before = len(rows_dict)
         for step in range(0, len(rows), ROWS_PER_STEP):
-            rows_dict.update(dict.fromkeys(rows[step:step + ROWS_PER_STEP], 1))
+            rows_dict.update(zip(rows[step:step + ROWS_PER_STEP], repeat(1)))
         self._inserted(rows, before)
 
     def _inserted(self, new: Iterable[Row], before: int) -> None:

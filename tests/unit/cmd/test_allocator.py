@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -120,4 +121,24 @@ def test_trimmer_waits_while_bulk_work_is_in_progress():
     with gcpause.paused(freeze=False):
         assert trimmer.check() is False         # a push or engine batch is in progress
     assert trimmer.check() is True              # after it
+    del blocks
+
+
+def test_trimmer_thread_checks_soon_after_bulk_work():
+    from congress import gcpause
+    allocator.trim()
+    trimmer = allocator.Trimmer(threshold=16 * 2**20, interval=3600)
+    blocks = [bytearray(b"x" * 65536) for _ in range(1024)]
+    assert trimmer.check() is False
+    with gcpause.paused(freeze=False):
+        del blocks[::2]
+        assert trimmer.check() is False and trimmer.deferred
+        trimmer.start()     # its next check: AFTER_WORK seconds, not an hour, from now
+        time.sleep(3 * allocator.AFTER_WORK)
+        assert trimmer.trims == 0
+    deadline = time.monotonic() + 5
+    while trimmer.trims == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    trimmer.stop()
+    assert trimmer.trims == 1
     del blocks
