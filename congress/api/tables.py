@@ -20,15 +20,20 @@ Deliberate differences from OpenStack Congress (doc/api.md §Policy tables and r
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import falcon
 
+from congress import gcpause
 from congress.api import parsing
 from congress.api.base import Resource, send_collection, send_empty, send_item
 from congress.api.errors import ApiError, NotFoundError
 from congress.datasources import json_array
 from congress.exceptions import BadRequest, PolicyNotFound
+
+#: bytes from which a pushed body is handled as bulk work (:meth:`DatasourceRows.on_put`)
+BULK_BODY = 1 << 20
 
 
 def _table_list(names: Any) -> Any:
@@ -153,6 +158,15 @@ class DatasourceRows(Resource):
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, ds_id: str,
                table_id: str) -> None:
+        # a big body is bulk work from reading it on: the malloc trimmer, which holds
+        # malloc's lock while it walks the free lists, waits meanwhile
+        # (congress.cmd.allocator), and the collector too (congress.gcpause)
+        big = (req.content_length or 0) >= BULK_BODY
+        with gcpause.paused() if big else contextlib.nullcontext():
+            self._put(req, resp, ds_id, table_id)
+
+    def _put(self, req: falcon.Request, resp: falcon.Response, ds_id: str,
+             table_id: str) -> None:
         # An array goes to the datasource as text: it decodes it element by element (a big
         # body does not stop the server for the length of one json.loads) and may skip the
         # elements it had in the last body (congress.datasources.json_array).

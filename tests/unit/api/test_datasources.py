@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from congress import exceptions as exc
@@ -270,3 +272,38 @@ def test_drivers(client, backend) -> None:
     assert error_of(missing)["message"] == (
         "Not Found::Driver not found nope. Either not supported or disabled by deployer in "
         "Congress config")
+
+
+def test_a_push_is_bulk_work_from_its_body_on(client, backend, monkeypatch) -> None:
+    """From reading a big body to the datasource's answer the collector is paused and the
+    malloc trimmer waits (congress.gcpause); after it, neither."""
+    from congress import gcpause
+    from congress.api import parsing
+    backend.ds_manager.create_datasource({"name": "pusher", "driver": "push"})
+    seen: list[tuple[str, int]] = []
+    real_text, real_call = parsing.json_text, backend.call
+
+    def json_text(*args: Any, **kwargs: Any) -> str:
+        seen.append(("read", gcpause.pauses()))
+        return real_text(*args, **kwargs)
+
+    def call(service_id: str, method: str, **kwargs: Any) -> Any:
+        seen.append((method, gcpause.pauses()))
+        return real_call(service_id, method, **kwargs)
+
+    monkeypatch.setattr(parsing, "json_text", json_text)
+    monkeypatch.setattr(backend, "call", call)
+    from congress.api import tables
+    monkeypatch.setattr(tables, "BULK_BODY", 10)
+    assert gcpause.pauses() == 0
+    result = client.simulate_put("/v1/data-sources/pusher/tables/t/rows",
+                                 body="[[1, 2], [3, 4]]")
+    assert result.status_code == 200
+    assert ("read", 1) in seen and ("replace_table_json", 1) in seen, seen
+    assert gcpause.pauses() == 0
+    bad = client.simulate_put("/v1/data-sources/pusher/tables/t/rows", body="[[1, 2], [3]")
+    assert bad.status_code == 400 and gcpause.pauses() == 0
+    seen.clear()        # a small body is no bulk work
+    assert client.simulate_put("/v1/data-sources/pusher/tables/t/rows",
+                               body="[[1]]").status_code == 200
+    assert ("read", 0) in seen, seen
