@@ -475,6 +475,22 @@ def dsd_host(nodes: list[Host]) -> str | None:
     return None
 
 
+def failover_diagnostics(nodes: list[Host]) -> str:
+    """The cluster's state, fail counts and recent logs of each host (for a failed
+    failover: a run of this test once timed out waiting for the resource to move)."""
+    out = []
+    for h in nodes:
+        for cmd in (["crm_mon", "-1", "-r", "-f"],
+                    ["journalctl", "--no-pager", "-n", "60", "-u", "pacemaker"],
+                    ["tail", "-n", "40", "/var/log/congress/datasource-datasource-node.log"]):
+            try:
+                text = h.out(cmd, check=False)
+            except Exception as e:  # noqa: BLE001 (diagnostics only: never hide the failure)
+                text = f"({type(e).__name__}: {e})"
+            out.append(f"--- {h.name}: {' '.join(cmd)}\n{text}")
+    return "\n".join(out)
+
+
 def _parallel(fn, hosts: list[Host]) -> None:
     errors: list[BaseException] = []
 
@@ -557,7 +573,11 @@ def test_pacemaker_failover(debs):
         with step("4. stop pacemaker on the active host → dsd on the other, data back (API)"):
             t0 = time.monotonic()
             active.run("systemctl stop pacemaker", timeout=300)
-            wait_for(f"dsd on {other.name}", lambda: dsd_host([other]) == other.name, 60)
+            try:
+                wait_for(f"dsd on {other.name}", lambda: dsd_host([other]) == other.name, 60)
+            except AssertionError:
+                log(failover_diagnostics(nodes))     # what Pacemaker and the node said
+                raise
             # the datasource's own rows are read from the datasource node itself: the new one
             # has the data the old one persisted
             wait_for("pushed data back on the new datasource node", lambda: "compute-1" in
