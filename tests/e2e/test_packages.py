@@ -481,6 +481,8 @@ def failover_diagnostics(nodes: list[Host]) -> str:
     out = []
     for h in nodes:
         for cmd in (["crm_mon", "-1", "-r", "-f"],
+                    ["ps", "-eo", "pid,user,etime,args"],
+                    ["ls", "-l", "--full-time", "/run/congress"],
                     ["journalctl", "--no-pager", "-n", "60", "-u", "pacemaker"],
                     ["tail", "-n", "40", "/var/log/congress/datasource-datasource-node.log"]):
             try:
