@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any, ClassVar, Protocol
+
+from congress import steps
 
 LOG = logging.getLogger(__name__)
 
@@ -21,32 +23,25 @@ _TUPLE = {tuple}
 #: rows per C call when a big row set is built or checked: between the steps other threads
 #: (the API's reads) get the interpreter, where one call over a 300k-row table held it for
 #: 60-70 ms
-ROWS_PER_STEP = 20_000
 
 
 def _all_tuples(rows: frozenset[Any]) -> bool:
     it = iter(rows)
-    while kinds := set(map(type, islice(it, ROWS_PER_STEP))):   # (checked in C, in steps)
+    while kinds := set(map(type, islice(it, steps.ROWS_PER_STEP))):   # (checked in C, in steps)
         if not kinds <= _TUPLE:
             return False
     return True
 
 
 def frozen_in_steps(rows: Iterable[Row]) -> Rows:
-    """``frozenset(rows)``, taking ROWS_PER_STEP rows per C call, so a big table does not
-    hold the interpreter: the set is built from a chain of steps, whose generator runs
+    """``frozenset(rows)``, ``congress.steps.ROWS_PER_STEP`` rows per C call, so a big table
+    does not hold the interpreter: the set is built from a chain of steps, whose generator runs
     Python code (a chance for other threads) between them."""
     if isinstance(rows, frozenset):
         return rows
-    if isinstance(rows, (list, tuple)) and len(rows) <= ROWS_PER_STEP:
+    if isinstance(rows, (list, tuple)) and len(rows) <= steps.ROWS_PER_STEP:
         return frozenset(rows)
-    return frozenset(chain.from_iterable(_steps(rows)))
-
-
-def _steps(rows: Iterable[Row]) -> Iterator[list[Row]]:
-    it = iter(rows)
-    while step := list(islice(it, ROWS_PER_STEP)):
-        yield step
+    return frozenset(chain.from_iterable(steps.in_steps(rows)))
 
 
 def freeze_rows(rows: Iterable[Any]) -> Rows:

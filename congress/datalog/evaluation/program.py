@@ -52,8 +52,9 @@ from congress.datalog.evaluation.codegen import (
     generate_chain,
 )
 from congress.datalog.evaluation.propagation import Changes, Key, Propagation, Row
-from congress.datalog.evaluation.relation import Relation, in_steps, key_function
+from congress.datalog.evaluation.relation import Relation, key_function
 from congress.datalog.evaluation.structure import DependencyGraph
+from congress.steps import in_steps
 
 __all__ = ["Changes", "Key", "Program", "Row"]
 
@@ -331,7 +332,7 @@ class Program(DependencyGraph):
 
 def _kept(keep: Callable[..., Iterable[Row]], facts: Any, rows: Iterable[Row]) -> list[Row]:
     """``list(keep(facts.__contains__, rows))`` (filter or filterfalse), in steps of
-    :data:`ROWS_PER_STEP` rows per C call."""
+    :data:`congress.steps.ROWS_PER_STEP` rows per C call."""
     if not facts and keep is filter:
         return []
     out: list[Row] = []

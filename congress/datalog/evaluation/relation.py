@@ -19,26 +19,15 @@ relation (current rows minus ``plus`` plus ``minus``) without copying it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import islice, repeat
+from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
-from congress import gcpause
+from congress import gcpause, steps
 
 Row = tuple
 EMPTY: tuple = ()
 
-#: rows one C call takes in bulk work over a big batch: 300k rows in one call (hashing
-#: each, read in a set's order: all over memory) hold the interpreter 50-200 ms, during which
-#: no other thread (no API request) runs
-ROWS_PER_STEP = 20_000
-
-
-def in_steps(rows: Iterable[Any]) -> Iterator[list[Any]]:
-    """``rows`` as lists of at most :data:`ROWS_PER_STEP`, each taken in one C call."""
-    it = iter(rows)
-    while step := list(islice(it, ROWS_PER_STEP)):
-        yield step
 
 
 def key_function(cols: tuple[int, ...]):
@@ -189,11 +178,13 @@ class Relation:
         self._inserted(new, before)
 
     def insert_rows(self, rows: list[Row]) -> None:
-        """``insert_many(dict.fromkeys(rows, 1))``, :data:`ROWS_PER_STEP` rows per C call."""
+        """``insert_many(dict.fromkeys(rows, 1))``, ``congress.steps.ROWS_PER_STEP`` rows per
+        C call."""
         rows_dict = self.rows
         before = len(rows_dict)
-        for step in range(0, len(rows), ROWS_PER_STEP):
-            rows_dict.update(zip(rows[step:step + ROWS_PER_STEP], repeat(1)))
+        size = steps.ROWS_PER_STEP
+        for step in range(0, len(rows), size):
+            rows_dict.update(zip(rows[step:step + size], repeat(1)))
         self._inserted(rows, before)
 
     def _inserted(self, new: Iterable[Row], before: int) -> None:

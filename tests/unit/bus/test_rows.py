@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from congress.bus import service
+from congress import steps
 from congress.bus.service import freeze_rows, frozen_in_steps
 
 
 def test_frozen_in_steps_is_the_frozenset_of_the_rows(monkeypatch):
-    monkeypatch.setattr(service, "ROWS_PER_STEP", 7)
+    monkeypatch.setattr(steps, "ROWS_PER_STEP", 7)
     rows = [(i % 30, str(i % 30)) for i in range(100)]   # duplicates across steps
     for given in (rows, iter(rows), tuple(rows)):
         assert frozen_in_steps(given) == frozenset(rows)
@@ -18,7 +18,7 @@ def test_frozen_in_steps_is_the_frozenset_of_the_rows(monkeypatch):
 
 
 def test_freeze_rows_checks_every_step(monkeypatch):
-    monkeypatch.setattr(service, "ROWS_PER_STEP", 3)
+    monkeypatch.setattr(steps, "ROWS_PER_STEP", 3)
     tuples = frozenset((i,) for i in range(20))
     assert freeze_rows(tuples) is tuples
     # a row that is not a tuple, wherever it lies in the set's order, makes a new set

@@ -7,13 +7,13 @@ import random
 
 import pytest
 
-from congress.datalog.evaluation import relation as relation_mod
+from congress import steps
 from congress.policy.runtime import Runtime
 
 
 @pytest.mark.parametrize("step", [1, 3, 7, 10_000])
 def test_tiny_steps_change_no_answer(monkeypatch, step):
-    monkeypatch.setattr(relation_mod, "ROWS_PER_STEP", step)
+    monkeypatch.setattr(steps, "ROWS_PER_STEP", step)
     rnd = random.Random(step)
     rt = Runtime()
     rt.create_policy("p")
