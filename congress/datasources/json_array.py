@@ -38,6 +38,8 @@ _BATCH = 20000
 #: characters of text split per call
 _WINDOW = 1 << 20
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: what follows an element: a "," (and the whitespace before the next) or the "]"
+_AFTER = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 
 
 class InvalidJson(ValueError):
@@ -106,7 +108,13 @@ def decode(text: str, convert: Callable[[int, Any], Any] | None = None,
 class Body:
     """A decoded array body and what the next decode of a similar body reuses
     (:func:`decode_body`): its text, its converted elements in order, where each element ends
-    in the text, and the raw text of each object element -> its converted value.
+    in the text, and (:meth:`known_map`) the raw text of each object element -> its converted
+    value.
+
+    ``known`` is that map when the decode made it anyway (it looked the elements up in the
+    last body's map), else None: a body decoded whole does not cut 300,000 element texts out
+    and hash them (0.4 s, and their memory) on the chance that the next body is laid out
+    differently; :meth:`known_map` makes it when such a body comes.
 
     ``added`` and ``removed``: when the body was decoded against an earlier one
     (:func:`decode_body`), the converted values of the elements it has and the earlier one
@@ -115,8 +123,9 @@ class Body:
 
     __slots__ = ("text", "values", "ends", "known", "added", "removed")
 
-    def __init__(self, text: str, values: list[Any], ends: array, known: dict[str, Any],
-                 added: list[Any] | None = None, removed: list[Any] | None = None) -> None:
+    def __init__(self, text: str, values: list[Any], ends: array,
+                 known: dict[str, Any] | None = None, added: list[Any] | None = None,
+                 removed: list[Any] | None = None) -> None:
         self.text = text
         self.values = values
         self.ends = ends
@@ -125,8 +134,45 @@ class Body:
         self.removed = removed
 
     def reusable(self) -> bool:
-        """Every element an object with a text of its own (so ``known`` says which one)."""
-        return len(self.known) == len(self.values) > 0
+        """Whether there is anything to reuse."""
+        return len(self.values) > 0
+
+    def known_map(self) -> dict[str, Any]:
+        """The raw text (inside the braces) of each object element -> its value (made once)."""
+        if self.known is None:
+            self.known = _known_of(self.text, self.values, self.ends)
+        return self.known
+
+
+def _known_of(text: str, values: list[Any], ends: array) -> dict[str, Any]:
+    """:meth:`Body.known_map` of a body: split at ``}, {`` when the body is laid out as
+    ``json.dumps`` writes arrays of objects and the pieces are its elements (their ends say
+    so), else element by element."""
+    if not values:
+        return {}
+    start = _element_start(text, ends, 0)
+    stop = len(text.rstrip(_WS))
+    if text[start:start + 1] == "{" and text[stop - 2:stop] == "}]":
+        pieces = _split(text, start + 1, stop - 2)
+        if len(pieces) == len(values) and array("q", itertools.accumulate(
+                map(len(_SEP).__add__, map(len, pieces)),
+                initial=start - len(_SEP) + 2))[1:] == ends:
+            known: dict[str, Any] = {}
+            for a in range(0, len(pieces), _BATCH):
+                known.update(zip(pieces[a:a + _BATCH], values[a:a + _BATCH]))
+            return known
+    return _known_range(text, values, ends, 0, len(values))
+
+
+def _known_range(text: str, values: list[Any], ends: array, lo: int, hi: int
+                 ) -> dict[str, Any]:
+    """The raw text -> value of the object elements ``lo`` .. ``hi - 1`` of a body."""
+    known = {}
+    for k in range(lo, hi):
+        start = _element_start(text, ends, k)
+        if text[start:start + 1] == "{" and values[k] is not None:
+            known[text[start + 1:ends[k] - 1]] = values[k]
+    return known
 
 
 #: a body shares at least this many leading characters with the last one for the elements
@@ -157,9 +203,9 @@ def decode_body(text: str, convert: Callable[[int, Any], Any],
             if body is not None:
                 return body
         ends: list[int] = []
-        values, known = _decode(text, convert, last.known if last is not None else {}, True,
-                                ends)
-        return Body(text, values, array("q", ends), known)
+        known = last.known_map() if last is not None else {}
+        values, seen = _decode(text, convert, known, bool(known), ends)
+        return Body(text, values, array("q", ends), seen if known else None)
     except json.JSONDecodeError as e:
         raise InvalidJson(str(e)) from None
     except RecursionError:
@@ -209,6 +255,11 @@ def _decode_against(text: str, convert: Callable[[int, Any], Any], last: Body) -
     shift = len(text) - len(old)
     same_from = len(text) - suffix          # text[same_from:] == old[same_from - shift:]
     known = last.known
+    if known is None:
+        # no map of the whole last body: the elements in between are looked up among the
+        # last body's elements in between (elements moved from elsewhere are decoded)
+        known = _known_range(old, last.values, ends, first, min(
+            n_old, bisect.bisect_left(ends, len(old) - suffix) + 1))
     values = last.values[:first]
     new_ends = ends[:first]
     added: list[Any] = []
@@ -236,9 +287,12 @@ def _decode_against(text: str, convert: Callable[[int, Any], Any], last: Body) -
                 last_old = j
                 break
     removed = last.values[first:last_old + 1]
+    if last.known is None:
+        return Body(text, values, new_ends, None, added, removed)
     for k in range(first, last_old + 1):
         start = _element_start(old, ends, k)
-        known.pop(old[start + 1:ends[k] - 1], None)
+        if old[start] == "{":
+            known.pop(old[start + 1:ends[k] - 1], None)
     known.update(seen)
     return Body(text, values, new_ends, known, added, removed)
 
@@ -362,6 +416,9 @@ def _elements(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
     if idx < len(text) and text[idx] == "]":        # the general loop after a known run
         _check_end(text, idx + 1)
         return
+    if not known and not remember:
+        _fresh_elements(text, idx, convert, out, ends)
+        return
     while True:
         end = _element(text, idx, convert, known, remember, out, seen)
         if ends is not None:
@@ -375,6 +432,34 @@ def _elements(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
             return
         else:
             _delimiter_error(text, idx)
+
+
+def _fresh_elements(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
+                    out: list[Any], ends: list[int] | None) -> None:
+    """:func:`_elements` with nothing to look up or remember: each element decoded (what a
+    first push of a big table does 300,000 times, so the loop is kept tight)."""
+    scan, find, append, after = _scan, text.find, out.append, _AFTER.match
+    add_end = ends.append if ends is not None else None
+    while True:
+        try:
+            decoded, end = scan(text, idx)
+        except StopIteration as e:
+            raise json.JSONDecodeError("Expecting value", text, e.value) from None
+        except ValueError as e:     # the decoder's errors, NaN and Infinity
+            raise InvalidJson(str(e)) from None
+        if find("\\u", idx, end) >= 0 and has_lone_surrogate(decoded):
+            raise InvalidJson("a string contains a lone surrogate (\\ud800-\\udfff), "
+                              "which is not a Unicode character")
+        append(decoded if convert is None else convert(len(out), decoded))
+        if add_end is not None:
+            add_end(end)
+        m = after(text, end)
+        if m is None:
+            _delimiter_error(text, _skip_ws(text, end))
+        if m.group(1) == "]":
+            _check_end(text, m.end())
+            return
+        idx = m.end()
 
 
 def _element(text: str, idx: int, convert: Callable[[int, Any], Any] | None,

@@ -484,7 +484,7 @@ def failover_diagnostics(nodes: list[Host]) -> str:
                     ["ps", "-eo", "pid,user,etime,args"],
                     ["ls", "-l", "--full-time", "/run/congress"],
                     ["journalctl", "--no-pager", "-n", "60", "-u", "pacemaker"],
-                    ["tail", "-n", "40", "/var/log/congress/datasource-datasource-node.log"]):
+                    ["tail", "-n", "150", "/var/log/congress/datasource-datasource-node.log"]):
             try:
                 text = h.out(cmd, check=False)
             except Exception as e:  # noqa: BLE001 (diagnostics only: never hide the failure)
@@ -537,6 +537,8 @@ def test_pacemaker_failover(debs):
                              "-o", "node_id=datasource-node",
                              "/usr/lib/ocf/resource.d/openstack/congress-datasource"],
                             check=False, timeout=900)
+            if tester.returncode != 0:
+                log(failover_diagnostics([n1]))
             assert tester.returncode == 0, tester.stdout + tester.stderr
             assert "passed all tests" in tester.stdout, tester.stdout
         with step("4. corosync + pacemaker up on both, dsd primitive started"):

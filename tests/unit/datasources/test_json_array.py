@@ -103,6 +103,7 @@ def test_a_known_element_is_neither_decoded_nor_converted_again() -> None:
 @pytest.mark.parametrize("text", [
     "", "  ", "[", "[1", "[1 2]", "[1,]", "[,1]", "[1] x", "[1]]", '[{"a": 1}', '[{"a" 1}]',
     "[NaN]", "[1, Infinity]", "[-Infinity]", "[01]", "[tru]", '["\\x"]', "[" * 100000,
+    "[1 ,]", "[1 , 2 x]", "[1\n", "[1 ]  ]", "[{} {}]", "[1,\t]",
 ])
 def test_invalid_text_fails_as_json_loads_does(text: str) -> None:
     with pytest.raises(InvalidJson) as info:
@@ -156,7 +157,8 @@ def edited(items: list[Any], steps: list[tuple[str, int, Any]]) -> list[Any]:
 
 def check_body(body: json_array.Body, text: str, last_values: list[Any] | None) -> None:
     assert body.values == [convert(i, v) for i, v in enumerate(loads(text))]
-    assert all(convert(0, loads("{" + raw + "}")) == value for raw, value in body.known.items())
+    known = body.known_map()
+    assert all(convert(0, loads("{" + raw + "}")) == value for raw, value in known.items())
     # where each element ends: as a decode of the whole text finds it (and "," or "]"
     # follows)
     assert list(body.ends) == list(json_array.decode_body(text, convert).ends)
@@ -246,3 +248,38 @@ def test_shared_prefix_and_suffix(head: str, a: str, b: str, scale: int) -> None
         == len(os.path.commonprefix([x[::-1], y[::-1]]))
     short = min(2, limit)       # at most limit characters, limit <= both lengths
     assert json_array._shared(x, y, short) == min(short, len(os.path.commonprefix([x, y])))
+
+
+@pytest.mark.parametrize("sep", [(", ", ": "), (",", ":")])
+def test_known_map_is_made_when_needed(sep: tuple[str, str]) -> None:
+    """A body decoded whole keeps no map of its elements' texts; asked for one, it makes the
+    map a decode with ``remember`` would have made (split at "}, {" or element by element)."""
+    items = [{"id": i, "v": "}, {" if i % 7 == 0 else "x"} for i in range(50)] + [{"id": 1}]
+    text = json.dumps(items, separators=sep)
+    body = json_array.decode_body(text, convert)
+    assert body.known is None
+    _, expected = decode(text, convert, remember=True)
+    assert body.known_map() == expected
+    assert body.known_map() is body.known
+
+
+def test_decode_body_two_changes_far_apart_decodes_two() -> None:
+    """What lies between two changed elements is looked up among the last body's elements
+    there, though the last body was decoded whole (no map of all its elements)."""
+    items = [{"id": i, "v": "x" * 50} for i in range(2000)]
+    first = json_array.decode_body(json.dumps(items), convert)
+    items[100] = {"id": 100, "v": "changed"}
+    items[1900] = {"id": 1900, "v": "changed too"}
+    calls = []
+
+    def counting(i: int, value: Any) -> str:
+        calls.append(i)
+        return convert(i, value)
+
+    again = json_array.decode_body(json.dumps(items), counting, first)
+    assert sorted(calls) == [100, 1900]
+    assert again.values == [convert(0, v) for v in items]
+    # the change, as a multiset: the elements in between are both removed and added
+    from collections import Counter
+    assert Counter(again.removed) - Counter(again.added) == Counter(
+        [convert(0, {"id": 100, "v": "x" * 50}), convert(0, {"id": 1900, "v": "x" * 50})])
