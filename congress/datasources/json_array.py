@@ -159,7 +159,7 @@ def _known_of(text: str, values: list[Any], ends: array) -> dict[str, Any]:
                 initial=start - len(_SEP) + 2))[1:] == ends:
             known: dict[str, Any] = {}
             for a in range(0, len(pieces), _BATCH):
-                known.update(zip(pieces[a:a + _BATCH], values[a:a + _BATCH]))
+                known.update(zip(pieces[a:a + _BATCH], values[a:a + _BATCH], strict=True))
             return known
     return _known_range(text, values, ends, 0, len(values))
 
