@@ -46,14 +46,31 @@ def _dumps_rows(rows: list[Sequence[Any]]) -> str:
     return json.dumps(rows, separators=(",", ":"), ensure_ascii=False, check_circular=False)
 
 
+#: what a JSON string may not hold as it is (UTF-8 bytes: a multi-byte character has none)
+_UNSAFE = bytes(range(0x20)) + b"\\"
+
+
+def _rows_text(rows: list[Sequence[Any]]) -> str:
+    """``_dumps_rows(rows)[1:-1]`` (the rows, comma-separated), by joining when every value is
+    a string that needs no escape (a pushed table's usual rows: 4-5x faster than the encoder,
+    which makes a new object for each quoted value): the joined text holds exactly the quotes
+    the joins put there, and no control character or backslash."""
+    try:
+        text = '"],["'.join(map('","'.join, rows))     # TypeError unless all are strings
+        raw = text.encode()                             # UnicodeEncodeError: a lone surrogate
+    except (TypeError, UnicodeEncodeError):
+        return _dumps_rows(rows)[1:-1]
+    if rows and text.count('"') == 2 * sum(map(len, rows)) - 2 \
+            and len(raw.translate(None, _UNSAFE)) == len(raw):
+        return '["' + text + '"]'
+    return _dumps_rows(rows)[1:-1]
+
+
 def _encode(rows: Iterable[Sequence[Any]]) -> str:
     # rows are tuples or lists, which JSON writes alike: no copy of each row; a big table in
     # batches, so that other threads (API requests) run between them
     data = rows if isinstance(rows, list) else list(rows)
-    if len(data) <= _ENCODE_BATCH:
-        return _dumps_rows(data)
-    parts = [_dumps_rows(data[a:a + _ENCODE_BATCH])[1:-1]
-             for a in range(0, len(data), _ENCODE_BATCH)]
+    parts = [_rows_text(data[a:a + _ENCODE_BATCH]) for a in range(0, len(data), _ENCODE_BATCH)]
     return "[" + ",".join(parts) + "]"
 
 

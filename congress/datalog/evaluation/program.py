@@ -303,7 +303,10 @@ class Program(DependencyGraph):
             if not checked:
                 gone = _kept(filter, facts, gone)
                 new = new if isinstance(new, (set, frozenset)) else set(new)
-                new = _kept(itertools.filterfalse, facts, new)
+                if facts or not rel.is_base:
+                    new = _kept(itertools.filterfalse, facts, new)
+                # else all of them are new, and the set goes on whole: an empty base relation
+                # takes it with the hashes the set holds (Relation.insert_set)
             if not new and not gone:
                 continue
             if rel.is_base:

@@ -69,8 +69,12 @@ class Propagation(RecursiveComponents):
         """Facts of a relation no rule defines: present rows change directly (no counting)."""
         pending = self.base.get(key)
         if pending is None:
-            self.base[key] = (list(adds), list(dels))
+            # a set of added rows is kept as it is (see _process_relation)
+            self.base[key] = (adds if isinstance(adds, (set, frozenset)) else list(adds),
+                              list(dels))
         else:
+            if not isinstance(pending[0], list):
+                pending = self.base[key] = (list(pending[0]), pending[1])
             pending[0].extend(adds)
             pending[1].extend(dels)
         self._push(("rel", key), self.p.level.get(key, 0))
@@ -161,7 +165,11 @@ class Propagation(RecursiveComponents):
             if dels:
                 rel.remove_many(dels)
             if ins_list:
-                rel.insert_rows(ins_list)
+                if isinstance(ins_list, list):
+                    rel.insert_rows(ins_list)
+                else:
+                    rel.insert_set(ins_list)
+                    ins_list = list(ins_list)
             self.p.stats["rows_changed"] += len(ins_list) + len(dels)
             self.record(key, ins_list, dels)
             self.fanout(key, ins_list, dels, {})

@@ -32,3 +32,34 @@ def test_tiny_steps_change_no_answer(monkeypatch, step):
         assert set(rt.program.rows(("p", "q"))) == {(x,) for x, y in r if (y,) in s}
         assert set(rt.program.rows(("p", "lonely"))) == {(x,) for x, y in r if (y,) not in s}
     assert set(rt.program.rows(("ds", "r"))) == r
+
+
+def test_a_set_into_an_empty_base_relation(monkeypatch):
+    """A set of rows pushed into an empty table is taken whole (Relation.insert_set): the
+    same rows, the same derived answers, indexes right, and later changes as usual."""
+    from congress.datalog.evaluation.relation import Relation
+
+    rel = Relation(("ds", "r"))
+    rel.index((0,))
+    rows = frozenset((i % 5, i) for i in range(100))
+    rel.insert_set(rows)
+    assert rel.rows == dict.fromkeys(rows, 1)
+    assert rel.index((0,))[3] == {r for r in rows if r[0] == 3}
+    rel.insert_set(frozenset({(7, 1000), (3, 1001)}))       # not empty: row by row
+    assert len(rel) == 102 and (3, 1001) in rel.index((0,))[3]
+
+    taken = []
+    insert_set = Relation.insert_set
+    monkeypatch.setattr(Relation, "insert_set",
+                        lambda self, rows: (taken.append(len(rows)), insert_set(self, rows)))
+    rt = Runtime()
+    rt.create_policy("p")
+    rt.create_datasource_policy("ds", {"r": ["a", "b"], "s": ["b"]})
+    rt.insert("p", "q(x) :- ds:r(x, y), ds:s(y)")
+    rt.replace_table("ds", "s", [(1,), (2,)])
+    rt.apply_delta("ds", "r", frozenset({(10, 1), (11, 2), (12, 3)}), ())
+    assert 3 in taken
+    assert set(rt.program.rows(("p", "q"))) == {(10,), (11,)}
+    rt.apply_delta("ds", "r", frozenset({(13, 2)}), [(10, 1)])
+    assert set(rt.program.rows(("p", "q"))) == {(11,), (13,)}
+    assert set(rt.program.rows(("ds", "r"))) == {(11, 2), (12, 3), (13, 2)}

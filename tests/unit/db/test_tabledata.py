@@ -160,3 +160,32 @@ def test_compact_all_folds_journals(db):
     assert tabledata.compact_all(db) == 1
     assert _journal(db, "ds", "t") == []
     assert tabledata.get_tables_seq(db, "ds") == ({"t": [(2,)]}, {})
+
+
+def _value_strategy():
+    from hypothesis import strategies as st
+    pieces = st.sampled_from(['a', '"', '\\', '\n', '\x00', 'é', '\u2028', '\U0001F600',
+                              ' ', '],[', '","', '\ud800'])
+    return st.one_of(st.lists(pieces, max_size=4).map("".join),
+                     st.integers(), st.none(), st.booleans())
+
+
+def test_encode_is_the_json_encoder():
+    """Rows joined as text (all values plain strings) or encoded (anything else): the same
+    text as json.dumps, in batches of any size."""
+    from unittest import mock
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    rows = st.lists(st.lists(_value_strategy(), max_size=4).map(tuple), max_size=12)
+
+    @settings(max_examples=300, deadline=None)
+    @given(rows, st.integers(1, 5))
+    def check(data, batch):
+        with mock.patch.object(tabledata, "_ENCODE_BATCH", batch):
+            assert tabledata._encode(data) == tabledata._dumps_rows(data)
+
+    check()
+    big = [(f"host-{i}", "down", str(i)) for i in range(25_000)]
+    assert tabledata._encode(big) == tabledata._dumps_rows(big)
