@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -475,6 +476,16 @@ def dsd_host(nodes: list[Host]) -> str | None:
     return None
 
 
+_STARTED = re.compile(r"\bdsd\s+\(ocf:openstack:congress-datasource\):\s+Started\s+(\S+)")
+
+
+def dsd_started(nodes: list[Host]) -> str | None:
+    """The host the dsd primitive has *finished* starting on (``crm_resource --locate``
+    names a host as soon as a start is in progress there), else None."""
+    m = _STARTED.search(nodes[0].out(["crm_mon", "-1", "-r"], check=False))
+    return m.group(1) if m and m.group(1) in {n.name for n in nodes} else None
+
+
 def failover_diagnostics(nodes: list[Host]) -> str:
     """The cluster's state, fail counts and recent logs of each host (for a failed
     failover: a run of this test once timed out waiting for the resource to move)."""
@@ -552,9 +563,9 @@ def test_pacemaker_failover(debs):
                 ["crm_mon", "-1"], check=False), 120)
             n1.run("crm_attribute --type crm_config --name stonith-enabled --update false")
             n1.run(["cibadmin", "--create", "--scope", "resources", "--xml-text", PRIMITIVE])
-            wait_for("dsd started", lambda: dsd_host(nodes), 180)
+            wait_for("dsd started", lambda: dsd_started(nodes), 180)
         create_policy(n1, 1790)
-        active = {h.name: h for h in nodes}[dsd_host(nodes)]
+        active = {h.name: h for h in nodes}[dsd_started(nodes)]
         other = n2 if active is n1 else n1
         push_events(n1, 1790, "compute-1")
         assert host_down_rows(n1, 1790) == ["compute-1"]
@@ -565,14 +576,20 @@ def test_pacemaker_failover(debs):
         with step("4. kill -9 the datasource node → Pacemaker restarts it"):
             pid = int(active.out(["cat", status_pid]).strip())
             active.run(["kill", "-9", str(pid)])
-            wait_for("dsd restarted", lambda: dsd_host(nodes) is not None and any(
-                h.run(["test", "-s", status_pid], check=False).returncode == 0
-                and h.out(["cat", status_pid], check=False).strip() not in ("", str(pid))
-                for h in nodes), 120)
+
+            def restarted() -> bool:
+                # started again (a start finished), by a new process
+                host = dsd_started(nodes)
+                if host is None:
+                    return False
+                h = {n.name: n for n in nodes}[host]
+                return h is not active or h.out(["cat", status_pid], check=False).strip() \
+                    not in ("", str(pid))
+            wait_for("dsd restarted", restarted, 120)
             failcount = n1.out(["crm_failcount", "--query", "-r", "dsd", "-N", active.name],
                                check=False)
             assert "value=1" in failcount or "value=INFINITY" in failcount, failcount
-        active = {h.name: h for h in nodes}[dsd_host(nodes)]
+        active = {h.name: h for h in nodes}[dsd_started(nodes)]
         other = n2 if active is n1 else n1
         with step("4. stop pacemaker on the active host → dsd on the other, data back (API)"):
             t0 = time.monotonic()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from congress import steps
 from congress.bus.service import freeze_rows, frozen_in_steps
 
@@ -27,3 +29,19 @@ def test_freeze_rows_checks_every_step(monkeypatch):
     assert frozen is not mixed
     assert ("a", "b") in frozen and all(type(r) is tuple for r in frozen)
     assert freeze_rows([[1, 2], (3,)]) == {(1, 2), (3,)}
+
+
+def test_a_set_built_of_tuples_is_not_checked_again(monkeypatch):
+    """frozen_in_steps notes a big set it built of tuples only: freeze_rows then takes it as
+    it is without reading its rows again; one holding a list is still converted."""
+    from congress import steps
+    from congress.bus import service
+
+    monkeypatch.setattr(steps, "ROWS_PER_STEP", 3)
+    rows = service.frozen_in_steps([(i, "x") for i in range(10)])
+    monkeypatch.setattr(service, "_all_tuples", lambda _rows: pytest.fail("checked again"))
+    assert service.freeze_rows(rows) is rows
+    mixed = service.frozen_in_steps(iter([(1,), (2,), (3,), (4,), "ab"]))
+    monkeypatch.undo()
+    frozen = service.freeze_rows(mixed)
+    assert frozen == {(1,), (2,), (3,), (4,), ("a", "b")}
