@@ -38,8 +38,6 @@ _BATCH = 20000
 #: characters of text split per call
 _WINDOW = 1 << 20
 _SURROGATE = re.compile("[\ud800-\udfff]")
-#: what follows an element: a "," (and the whitespace before the next) or the "]"
-_AFTER = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 
 
 class InvalidJson(ValueError):
@@ -437,8 +435,10 @@ def _elements(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
 def _fresh_elements(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
                     out: list[Any], ends: list[int] | None) -> None:
     """:func:`_elements` with nothing to look up or remember: each element decoded (what a
-    first push of a big table does 300,000 times, so the loop is kept tight)."""
-    scan, find, append, after = _scan, text.find, out.append, _AFTER.match
+    first push of a big table does 300,000 times, so the loop is kept tight: no call but the
+    decoder's and ``convert`` for an element followed by "," or ", ", no new object but the
+    element's)."""
+    scan, find, append = _scan, text.find, out.append
     add_end = ends.append if ends is not None else None
     while True:
         try:
@@ -453,13 +453,21 @@ def _fresh_elements(text: str, idx: int, convert: Callable[[int, Any], Any] | No
         append(decoded if convert is None else convert(len(out), decoded))
         if add_end is not None:
             add_end(end)
-        m = after(text, end)
-        if m is None:
-            _delimiter_error(text, _skip_ws(text, end))
-        if m.group(1) == "]":
-            _check_end(text, m.end())
+        if text[end:end + 1] == ",":
+            idx = end + 1
+            if text[idx:idx + 1] == " ":
+                idx += 1
+            if text[idx:idx + 1] in _WS:
+                idx = _skip_ws(text, idx)
+            continue
+        idx = _skip_ws(text, end)
+        c = text[idx:idx + 1]
+        if c == "]":
+            _check_end(text, idx + 1)
             return
-        idx = m.end()
+        if c != ",":
+            _delimiter_error(text, idx)
+        idx = _skip_ws(text, idx + 1)
 
 
 def _element(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
