@@ -179,7 +179,7 @@ _MIN_PREFIX = 1 << 12
 
 
 def decode_body(text: str, convert: Callable[[int, Any], Any],
-                last: Body | None = None) -> Body:
+                last: Body | None = None, *, pattern: re.Pattern[str] | None = None) -> Body:
     """The elements of the JSON array ``text`` (each through ``convert(index, value)``), as a
     :class:`Body` to give to the next call; ``last`` (the previous call's result, not to be
     used again: its ``known`` may be the new body's) makes a body that differs from it in a
@@ -194,6 +194,12 @@ def decode_body(text: str, convert: Callable[[int, Any], Any],
     So a push that changes one event of 300,000 compares the texts (memory speed) and decodes
     one event, where :func:`decode` with ``known`` splits and looks up every event's text.
     Errors: as :func:`decode`.
+
+    ``pattern``: a regular expression that, where it matches at the start of an element,
+    matches that whole element and whose groups are what ``convert`` makes of it (the caller
+    vouches for that); a body decoded whole then takes each such element from one match
+    instead of decoding it into objects and converting those (the usual layout of a big
+    table's elements, at about twice the speed). Elements it does not match are decoded.
     """
     try:
         if last is not None and last.reusable():
@@ -202,7 +208,7 @@ def decode_body(text: str, convert: Callable[[int, Any], Any],
                 return body
         ends: list[int] = []
         known = last.known_map() if last is not None else {}
-        values, seen = _decode(text, convert, known, bool(known), ends)
+        values, seen = _decode(text, convert, known, bool(known), ends, pattern)
         return Body(text, values, array("q", ends), seen if known else None)
     except json.JSONDecodeError as e:
         raise InvalidJson(str(e)) from None
@@ -296,8 +302,8 @@ def _decode_against(text: str, convert: Callable[[int, Any], Any], last: Body) -
 
 
 def _decode(text: str, convert: Callable[[int, Any], Any] | None,
-            known: Mapping[str, Any], remember: bool,
-            ends: list[int] | None) -> tuple[list[Any], dict[str, Any]]:
+            known: Mapping[str, Any], remember: bool, ends: list[int] | None,
+            pattern: re.Pattern[str] | None = None) -> tuple[list[Any], dict[str, Any]]:
     out: list[Any] = []
     seen: dict[str, Any] = {}
     idx = _skip_ws(text, 0)
@@ -311,7 +317,7 @@ def _decode(text: str, convert: Callable[[int, Any], Any] | None,
         idx = _known_run(text, idx, convert, known, remember, out, seen, ends)
         if idx < 0:
             return out, seen
-    _elements(text, idx, convert, known, remember, out, seen, ends)
+    _elements(text, idx, convert, known, remember, out, seen, ends, pattern)
     return out, seen
 
 
@@ -409,13 +415,14 @@ def _one(text: str, idx: int, convert: Callable[[int, Any], Any] | None, remembe
 
 def _elements(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
               known: Mapping[str, Any], remember: bool, out: list[Any],
-              seen: dict[str, Any], ends: list[int] | None) -> None:
+              seen: dict[str, Any], ends: list[int] | None,
+              pattern: re.Pattern[str] | None = None) -> None:
     """The elements from ``idx`` (where one starts) to the end of the array, one by one."""
     if idx < len(text) and text[idx] == "]":        # the general loop after a known run
         _check_end(text, idx + 1)
         return
     if not known and not remember:
-        _fresh_elements(text, idx, convert, out, ends)
+        _fresh_elements(text, idx, convert, out, ends, pattern)
         return
     while True:
         end = _element(text, idx, convert, known, remember, out, seen)
@@ -433,24 +440,30 @@ def _elements(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
 
 
 def _fresh_elements(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
-                    out: list[Any], ends: list[int] | None) -> None:
+                    out: list[Any], ends: list[int] | None,
+                    pattern: re.Pattern[str] | None = None) -> None:
     """:func:`_elements` with nothing to look up or remember: each element decoded (what a
     first push of a big table does 300,000 times, so the loop is kept tight: no call but the
     decoder's and ``convert`` for an element followed by "," or ", ", no new object but the
     element's)."""
     scan, find, append = _scan, text.find, out.append
     add_end = ends.append if ends is not None else None
+    match = pattern.match if pattern is not None else None
     while True:
-        try:
-            decoded, end = scan(text, idx)
-        except StopIteration as e:
-            raise json.JSONDecodeError("Expecting value", text, e.value) from None
-        except ValueError as e:     # the decoder's errors, NaN and Infinity
-            raise InvalidJson(str(e)) from None
-        if find("\\u", idx, end) >= 0 and has_lone_surrogate(decoded):
-            raise InvalidJson("a string contains a lone surrogate (\\ud800-\\udfff), "
-                              "which is not a Unicode character")
-        append(decoded if convert is None else convert(len(out), decoded))
+        if match is not None and (m := match(text, idx)) is not None:
+            append(m.groups())
+            end = m.end()
+        else:
+            try:
+                decoded, end = scan(text, idx)
+            except StopIteration as e:
+                raise json.JSONDecodeError("Expecting value", text, e.value) from None
+            except ValueError as e:     # the decoder's errors, NaN and Infinity
+                raise InvalidJson(str(e)) from None
+            if find("\\u", idx, end) >= 0 and has_lone_surrogate(decoded):
+                raise InvalidJson("a string contains a lone surrogate (\\ud800-\\udfff), "
+                                  "which is not a Unicode character")
+            append(decoded if convert is None else convert(len(out), decoded))
         if add_end is not None:
             add_end(end)
         if text[end:end + 1] == ",":

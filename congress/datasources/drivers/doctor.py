@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -39,6 +40,26 @@ def _flatten_events(events: Any) -> list[dict[str, Any]]:
 
 COLUMNS = ("time", "type", "hostname", "status", "monitor", "monitor_event_id")
 _PLAIN = frozenset((str, int, float))
+
+
+def _event_pattern() -> re.Pattern[str]:
+    """The usual event as JSON text: "time", "type" and "details" (holding "hostname",
+    "status", "monitor", "monitor_event_id"), in that order and nothing else, every value a
+    string without escapes; its groups are the event's row (what :func:`event_row` makes of
+    the decoded event), whatever whitespace JSON puts between the tokens."""
+    ws = r"[ \t\n\r]*"
+    string = r'"([^"\\\x00-\x1f]*)"'      # a string without escapes (JSON: no raw controls)
+
+    def member(key: str, value: str) -> str:
+        return f'{ws}"{key}"{ws}:{ws}{value}{ws}'
+
+    details = r"\{" + ",".join(member(k, string) for k in COLUMNS[2:]) + r"\}"
+    return re.compile(r"\{" + ",".join([member("time", string), member("type", string),
+                                        member("details", details)]) + r"\}")
+
+
+#: see :func:`_event_pattern` (json_array.decode_body takes such events from one match)
+EVENT_PATTERN = _event_pattern()
 
 
 def event_row(i: int, event: Any) -> Row:
@@ -119,7 +140,7 @@ class DoctorDriver(PushDriver):
         with self._push_lock, gcpause.paused():
             last, self._last_body = self._last_body, None     # decode_body may reuse its parts
             try:
-                decoded = json_array.decode_body(body, event_row, last)
+                decoded = json_array.decode_body(body, event_row, last, pattern=EVENT_PATTERN)
             except Exception as e:
                 self._last_body = last      # untouched by a decode that failed
                 if isinstance(e, json_array.InvalidJson):

@@ -226,6 +226,63 @@ def test_doctor_fast_rows_are_the_translators() -> None:
     assert d.table_rows("events") == generic
 
 
+def test_doctor_event_pattern_gives_what_decoding_gives() -> None:
+    """Events taken from one match of the usual layout (json_array.decode_body with the
+    doctor's pattern) are what decoding and converting them gives: rows, element ends and
+    errors, whatever the whitespace; anything else is decoded."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from congress.datasources import json_array
+    from congress.datasources.drivers.doctor import EVENT_PATTERN, event_row
+
+    text_values = st.text(alphabet=st.sampled_from(['a', '"', '\\', '\n', 'é', ' ', '}',
+                                                    '{', ',', ':', '\x7f']), max_size=4)
+    values = st.one_of(text_values, text_values, st.integers(), st.none(), st.booleans())
+    keys = st.sampled_from(["hostname", "status", "monitor", "monitor_event_id", "x"])
+    details = st.one_of(
+        st.fixed_dictionaries({"hostname": values, "status": values, "monitor": values,
+                               "monitor_event_id": values}),
+        st.dictionaries(keys, values, max_size=5))
+    event = st.one_of(
+        st.fixed_dictionaries({"time": values, "type": values, "details": details}),
+        st.fixed_dictionaries({"type": values, "time": values, "details": details}),
+        st.dictionaries(st.sampled_from(["time", "type", "details", "y"]), values, max_size=3))
+    layouts = st.sampled_from([{}, {"separators": (",", ":")}, {"indent": 1},
+                               {"ensure_ascii": False}])
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(event, max_size=8), layouts, st.sampled_from(["", " ", "\n "]))
+    def check(events: list[Any], layout: dict[str, Any], pad: str) -> None:
+        text = pad + json.dumps(events, **layout) + pad
+        try:
+            plain = json_array.decode_body(text, event_row)
+        except Exception as e:      # noqa: BLE001 (the same error either way)
+            with pytest.raises(type(e), match=None) as got:
+                json_array.decode_body(text, event_row, pattern=EVENT_PATTERN)
+            assert str(got.value) == str(e)
+            return
+        fast = json_array.decode_body(text, event_row, pattern=EVENT_PATTERN)
+        assert fast.values == plain.values
+        assert list(fast.ends) == list(plain.ends)
+
+    check()
+    # a big usual body is taken by matches, and the rows are the decoded ones
+    events = _events(300)
+    text = json.dumps(events)
+    converted = []
+    body = json_array.decode_body(text, lambda i, e: converted.append(i) or event_row(i, e),
+                                  pattern=EVENT_PATTERN)
+    assert body.values == [event_row(i, e) for i, e in enumerate(events)]
+    assert converted == []          # not one of them decoded
+    for bad in (text[:-1], text.replace('"t7"', '"t7\x01"'), text.replace(', {', ' {', 1)):
+        with pytest.raises(json_array.InvalidJson) as got:
+            json_array.decode_body(bad, event_row, pattern=EVENT_PATTERN)
+        with pytest.raises(ValueError) as expected:
+            json.loads(bad)
+        assert str(got.value) == str(expected.value)
+
+
 def _events(n: int) -> list[dict[str, Any]]:
     return [{"time": f"t{i}", "type": "compute.host.down",
              "details": {"hostname": f"h{i % 7}", "status": "down" if i % 3 else "up",
