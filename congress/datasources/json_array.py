@@ -394,9 +394,8 @@ def _split(text: str, start: int, stop: int) -> list[str]:
     return pieces
 
 
-def _one(text: str, idx: int, convert: Callable[[int, Any], Any] | None, remember: bool,
-         out: list[Any], seen: dict[str, Any]) -> int:
-    """Decode the element at ``idx``, append it (converted) to ``out``; returns its end."""
+def _decoded(text: str, idx: int) -> tuple[Any, int]:
+    """The element at ``idx`` and where it ends, with the errors :func:`decode` raises."""
     try:
         decoded, end = _scan(text, idx)
     except StopIteration as e:
@@ -406,6 +405,13 @@ def _one(text: str, idx: int, convert: Callable[[int, Any], Any] | None, remembe
     if text.find("\\u", idx, end) >= 0 and has_lone_surrogate(decoded):
         raise InvalidJson("a string contains a lone surrogate (\\ud800-\\udfff), "
                           "which is not a Unicode character")
+    return decoded, end
+
+
+def _one(text: str, idx: int, convert: Callable[[int, Any], Any] | None, remember: bool,
+         out: list[Any], seen: dict[str, Any]) -> int:
+    """Decode the element at ``idx``, append it (converted) to ``out``; returns its end."""
+    decoded, end = _decoded(text, idx)
     value = decoded if convert is None else convert(len(out), decoded)
     out.append(value)
     if remember and type(decoded) is dict:
@@ -443,10 +449,10 @@ def _fresh_elements(text: str, idx: int, convert: Callable[[int, Any], Any] | No
                     out: list[Any], ends: list[int] | None,
                     pattern: re.Pattern[str] | None = None) -> None:
     """:func:`_elements` with nothing to look up or remember: each element decoded (what a
-    first push of a big table does 300,000 times, so the loop is kept tight: no call but the
-    decoder's and ``convert`` for an element followed by "," or ", ", no new object but the
-    element's)."""
-    scan, find, append = _scan, text.find, out.append
+    first push of a big table does 300,000 times, so the loop is kept tight: for an element
+    followed by "," or ", ", no call but the pattern's match, or :func:`_decoded` and
+    ``convert``)."""
+    append = out.append
     add_end = ends.append if ends is not None else None
     match = pattern.match if pattern is not None else None
     while True:
@@ -454,15 +460,7 @@ def _fresh_elements(text: str, idx: int, convert: Callable[[int, Any], Any] | No
             append(m.groups())
             end = m.end()
         else:
-            try:
-                decoded, end = scan(text, idx)
-            except StopIteration as e:
-                raise json.JSONDecodeError("Expecting value", text, e.value) from None
-            except ValueError as e:     # the decoder's errors, NaN and Infinity
-                raise InvalidJson(str(e)) from None
-            if find("\\u", idx, end) >= 0 and has_lone_surrogate(decoded):
-                raise InvalidJson("a string contains a lone surrogate (\\ud800-\\udfff), "
-                                  "which is not a Unicode character")
+            decoded, end = _decoded(text, idx)
             append(decoded if convert is None else convert(len(out), decoded))
         if add_end is not None:
             add_end(end)

@@ -186,17 +186,23 @@ def test_decode_body_against_the_last_body_is_decoding_it(
             check_body(last, text, before)
 
 
-def test_decode_body_decodes_only_what_changed() -> None:
-    items = [{"id": i, "v": "x" * 50} for i in range(2000)]
-    first = json_array.decode_body(json.dumps(items), convert)
-    assert first.added is None
-    items[1000] = {"id": 1000, "v": "changed"}
-    calls = []
+def counting_convert() -> tuple[Any, list[int]]:
+    """``convert``, and the list of the indexes it was called for."""
+    calls: list[int] = []
 
     def counting(i: int, value: Any) -> str:
         calls.append(i)
         return convert(i, value)
 
+    return counting, calls
+
+
+def test_decode_body_decodes_only_what_changed() -> None:
+    items = [{"id": i, "v": "x" * 50} for i in range(2000)]
+    first = json_array.decode_body(json.dumps(items), convert)
+    assert first.added is None
+    items[1000] = {"id": 1000, "v": "changed"}
+    counting, calls = counting_convert()
     again = json_array.decode_body(json.dumps(items), counting, first)
     assert calls == [1000]
     assert again.added == [convert(0, items[1000])]
@@ -270,12 +276,7 @@ def test_decode_body_two_changes_far_apart_decodes_two() -> None:
     first = json_array.decode_body(json.dumps(items), convert)
     items[100] = {"id": 100, "v": "changed"}
     items[1900] = {"id": 1900, "v": "changed too"}
-    calls = []
-
-    def counting(i: int, value: Any) -> str:
-        calls.append(i)
-        return convert(i, value)
-
+    counting, calls = counting_convert()
     again = json_array.decode_body(json.dumps(items), counting, first)
     assert sorted(calls) == [100, 1900]
     assert again.values == [convert(0, v) for v in items]
