@@ -270,16 +270,9 @@ def _decode_against(text: str, convert: Callable[[int, Any], Any], last: Body) -
     seen: dict[str, Any] = {}
     idx = ends[first - 1]
     last_old = n_old - 1            # the last element of the old body that is not kept
-    while True:
-        idx = _skip_ws(text, idx)
-        c = text[idx:idx + 1]
-        if c == "]":
-            _check_end(text, idx + 1)
-            break
-        if c != ",":
-            _delimiter_error(text, idx)
+    while (nxt := _next_element(text, idx)) >= 0:
         start = len(values)
-        idx = _element(text, _skip_ws(text, idx + 1), convert, known, True, values, seen)
+        idx = _element(text, nxt, convert, known, True, values, seen)
         added.append(values[start])
         new_ends.append(idx)
         if idx >= same_from:
@@ -434,15 +427,9 @@ def _elements(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
         end = _element(text, idx, convert, known, remember, out, seen)
         if ends is not None:
             ends.append(end)
-        idx = _skip_ws(text, end)
-        c = text[idx:idx + 1]
-        if c == ",":
-            idx = _skip_ws(text, idx + 1)
-        elif c == "]":
-            _check_end(text, idx + 1)
+        idx = _next_element(text, end)
+        if idx < 0:
             return
-        else:
-            _delimiter_error(text, idx)
 
 
 def _fresh_elements(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
@@ -471,14 +458,22 @@ def _fresh_elements(text: str, idx: int, convert: Callable[[int, Any], Any] | No
             if text[idx:idx + 1] in _WS:
                 idx = _skip_ws(text, idx)
             continue
-        idx = _skip_ws(text, end)
-        c = text[idx:idx + 1]
-        if c == "]":
-            _check_end(text, idx + 1)
+        idx = _next_element(text, end)
+        if idx < 0:
             return
-        if c != ",":
-            _delimiter_error(text, idx)
-        idx = _skip_ws(text, idx + 1)
+
+
+def _next_element(text: str, end: int) -> int:
+    """Where the element after the one ending at ``end`` starts (past the ","), or -1 when
+    the array ends there (nothing but whitespace after its "]")."""
+    idx = _skip_ws(text, end)
+    c = text[idx:idx + 1]
+    if c == "]":
+        _check_end(text, idx + 1)
+        return -1
+    if c != ",":
+        _delimiter_error(text, idx)
+    return _skip_ws(text, idx + 1)
 
 
 def _element(text: str, idx: int, convert: Callable[[int, Any], Any] | None,
