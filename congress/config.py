@@ -201,27 +201,48 @@ json_ingester_opts = [
                help="YAML file of values reused by JSON ingester definitions."),
 ]
 
+# [cors]: the option names and types of oslo.middleware's CORS middleware (existing congress.conf
+# files keep working), served by congress/api/cors.py; the defaults for methods and headers are the
+# original Congress's
+cors_opts = [
+    cfg.ListOpt("allowed_origin",
+                help="Origins whose browser pages may call this API, each written as "
+                     "<scheme>://<host>[:<port>] without a trailing slash (for example "
+                     "https://dashboard.example.org); * allows any origin. Unset: no "
+                     "cross-origin request is allowed."),
+    cfg.BoolOpt("allow_credentials", default=True,
+                help="Let cross-origin requests carry credentials (cookies, authorization "
+                     "headers)."),
+    cfg.ListOpt("expose_headers",
+                default=["X-Auth-Token", "X-OpenStack-Request-ID", "X-Subject-Token",
+                         "X-Service-Token"],
+                help="Response headers, besides the simple ones, that a cross-origin page may "
+                     "read."),
+    cfg.IntOpt("max_age", default=3600,
+               help="Seconds a browser may cache the answer to a preflight request."),
+    cfg.ListOpt("allow_methods", default=["GET", "PUT", "POST", "DELETE", "PATCH"],
+                help="HTTP methods a cross-origin request may use."),
+    cfg.ListOpt("allow_headers",
+                default=["X-Auth-Token", "X-OpenStack-Request-ID", "X-Identity-Status",
+                         "X-Roles", "X-Service-Catalog", "X-User-Id", "X-Tenant-Id"],
+                help="Request headers, besides the simple ones, that a cross-origin request "
+                     "may send."),
+]
+
 GROUPS = {
     "DEFAULT": core_opts,
     "dse": dse_opts,
     "database": database_opts,
     "healthcheck": healthcheck_opts,
     "json_ingester": json_ingester_opts,
+    "cors": cors_opts,
 }
-
-
-def _cors_opts() -> list[cfg.Opt]:
-    """oslo.middleware's ``[cors]`` options (the API's outermost layer, so that preflight requests
-    need no token)."""
-    from oslo_middleware import cors
-    return cors.CORS_OPTS
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register every option of Congress on ``conf`` (idempotent)."""
     for group, opts in GROUPS.items():
         conf.register_opts(opts, group=None if group == "DEFAULT" else group)
-    conf.register_opts(_cors_opts(), group="cors")
 
 
 def register_cli_opts(conf: cfg.ConfigOpts) -> None:
@@ -231,8 +252,7 @@ def register_cli_opts(conf: cfg.ConfigOpts) -> None:
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     """For oslo-config-generator."""
     return [("DEFAULT", core_opts + cli_opts)] + [
-        (group, opts) for group, opts in GROUPS.items() if group != "DEFAULT"] + [
-        ("cors", _cors_opts())]
+        (group, opts) for group, opts in GROUPS.items() if group != "DEFAULT"]
 
 
 def _is_loopback(host: str) -> bool:

@@ -21,6 +21,7 @@ import falcon
 
 from congress import config
 from congress.api import (
+    cors,
     datasources,
     drivers,
     library,
@@ -137,7 +138,8 @@ def create_app(conf: Any, backend: Backend) -> falcon.App:
 
     if keystone:
         app.wrap_wsgi(auth.authtoken_wrapper(conf))
-    app.wrap_wsgi(cors_wrapper(conf))        # outermost: preflights never reach auth
+    # outermost: preflights never reach auth
+    app.wrap_wsgi(lambda inner: cors.Cors(inner, conf.cors))
     return app
 
 
@@ -155,27 +157,3 @@ def auth_strategy(conf: Any) -> str:
             "authenticate API requests, or auth_strategy = noauth to accept every request "
             "without authentication")
     return "noauth"
-
-
-def cors_wrapper(conf: Any) -> Callable[[WSGIApp], WSGIApp]:
-    """CORS with oslo.middleware's ``cors`` middleware, outermost (so that preflight requests
-    need no token).
-
-    With ``[cors] allowed_origin`` set, oslo.middleware's CORS middleware decorates responses
-    and answers preflight requests. Without it, that middleware would only turn every
-    ``OPTIONS`` answer into an empty 200; that is done here directly, so other requests do not
-    pay for a middleware that has nothing to do.
-    """
-    if conf.cors.allowed_origin:
-        from oslo_middleware import cors
-        return lambda inner: cors.CORS(inner, conf)
-
-    def wrap(inner: WSGIApp) -> WSGIApp:
-        def app(env: dict[str, Any], start_response: Any) -> Any:
-            if env.get("REQUEST_METHOD") == "OPTIONS":
-                start_response("200 OK", [("Content-Type", "text/html; charset=UTF-8"),
-                                          ("Content-Length", "0")])
-                return [b""]
-            return inner(env, start_response)
-        return app
-    return wrap

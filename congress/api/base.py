@@ -184,6 +184,6 @@ class Resource:
         send_json(resp, handler(req, **params))
 
     # falcon would answer OPTIONS by itself; resources answer 501 instead. In practice the CORS
-    # wrapper of app.py (cors_wrapper) answers OPTIONS before a resource is reached.
+    # layer (congress/api/cors.py) answers OPTIONS before a resource is reached.
     def on_options(self, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
         raise MethodNotSupported()
