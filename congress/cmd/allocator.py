@@ -20,15 +20,16 @@ create / PUT / delete cycles"), with no Python object retained. Three things bri
   absorbed and its request body freed, whatever node or thread freed it, and not on any
   request's path (nor while a push or an engine batch is in progress). ctypes releases the
   GIL during both calls.
-* :func:`reexec_on_system_malloc`: CPython's own small-object allocator (pymalloc) takes memory
-  in 1 MiB arenas and gives an arena back only once every object in it is gone. A load of 100k
-  rows spreads its temporary objects over a hundred arenas; the few objects that outlive it
-  (a log record, a cached plan, a thread's frame) keep most of them, wholly empty pools
-  included, for good: after one create / PUT 100k / delete cycle 113 arenas held 36 MB of live
-  objects and 78 MB of free pools. On glibc's malloc the same objects leave free pages, which
-  the trimmer returns. The interpreter reads its allocator from ``PYTHONMALLOC`` only when it
-  starts, so ``congress-server`` sets it and executes itself again, before importing anything
-  else, unless the environment already names one (``PYTHONMALLOC=pymalloc`` keeps CPython's).
+* :func:`congress.cmd.launch.reexec_on_system_malloc`: CPython's own small-object allocator
+  (pymalloc) takes memory in 1 MiB arenas and gives an arena back only once every object in it
+  is gone. A load of 100k rows spreads its temporary objects over a hundred arenas; the few
+  objects that outlive it (a log record, a cached plan, a thread's frame) keep most of them,
+  wholly empty pools included, for good: after one create / PUT 100k / delete cycle 113 arenas
+  held 36 MB of live objects and 78 MB of free pools. On glibc's malloc the same objects leave
+  free pages, which the trimmer returns. The interpreter reads its allocator from
+  ``PYTHONMALLOC`` only when it starts, so ``congress-server`` sets it and executes itself
+  again, before importing anything else, unless the environment already names one
+  (``PYTHONMALLOC=pymalloc`` keeps CPython's).
 
 Not about memory given back but about malloc's speed with Python objects on it,
 :func:`disable_fastbins` turns off the fast bins, whose all-at-once merging slowed big JSON
@@ -41,7 +42,6 @@ import ctypes
 import ctypes.util
 import logging
 import os
-import sys
 import threading
 import time
 from typing import Any
@@ -63,7 +63,10 @@ class _Mallinfo2(ctypes.Structure):
 def _load_libc() -> Any:
     """glibc with the three functions used here, or None (musl, macOS ...)."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        try:  # glibc's soname on every architecture Debian builds; find_library runs ldconfig
+            libc = ctypes.CDLL("libc.so.6")
+        except OSError:
+            libc = ctypes.CDLL(ctypes.util.find_library("c"))
         libc.gnu_get_libc_version  # noqa: B018 (glibc only)
         libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
         libc.malloc_trim.argtypes = [ctypes.c_size_t]
@@ -74,24 +77,6 @@ def _load_libc() -> Any:
 
 
 _LIBC = _load_libc()
-
-
-#: the allocator ``congress-server`` runs Python objects on, unless PYTHONMALLOC says otherwise
-SERVER_PYTHONMALLOC = "malloc"
-
-
-def reexec_on_system_malloc() -> None:
-    """Execute this same command again with ``PYTHONMALLOC=malloc`` (same process id, same
-    environment otherwise), unless ``PYTHONMALLOC`` is set already or malloc is not glibc's.
-    Returns only when nothing was done or the exec failed."""
-    if os.environ.get("PYTHONMALLOC") or _LIBC is None or not sys.executable:
-        return
-    os.environ["PYTHONMALLOC"] = SERVER_PYTHONMALLOC
-    try:
-        os.execv(sys.executable, list(sys.orig_argv))
-    except OSError as exc:  # pragma: no cover - e.g. the interpreter was replaced underneath
-        print(f"congress-server: cannot execute {sys.executable} again ({exc}); "
-              "continuing on CPython's allocator", file=sys.stderr)
 
 
 def python_allocator() -> str:

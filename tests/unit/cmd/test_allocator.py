@@ -58,8 +58,8 @@ def test_trimmer_thread_stops():
 REEXEC = (
     "import os, sys\n"
     "print('start', os.environ.get('PYTHONMALLOC'), os.getpid(), flush=True)\n"
-    "from congress.cmd import allocator\n"
-    "allocator.reexec_on_system_malloc()\n"
+    "from congress.cmd import allocator, launch\n"
+    "launch.reexec_on_system_malloc()\n"
     "print('running', allocator.python_allocator(), os.getpid(), sys.argv[1:], flush=True)\n")
 
 
@@ -142,3 +142,14 @@ def test_trimmer_thread_checks_soon_after_bulk_work():
     trimmer.stop()
     assert trimmer.trims == 1
     del blocks
+
+
+def test_the_first_interpreter_imports_nothing_before_it_executes_itself_again():
+    """congress-server's entry point decides on the re-exec with os and sys only (no ctypes,
+    no logging): everything the first interpreter imports is thrown away by the exec."""
+    code = ("import sys\nbefore = set(sys.modules)\nimport congress.cmd.launch\n"
+            "print(' '.join(sorted(set(sys.modules) - before)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert set(out) <= {"__future__", "congress", "congress.cmd", "congress.cmd.launch"}, out
+    assert "congress.cmd.launch" in out
