@@ -1,9 +1,10 @@
 """The ``congress-server`` command as installed: choose the allocator, then run the server.
 
-This module imports nothing but ``os`` and ``sys``: when ``congress-server`` executes itself
-again on glibc's malloc (:func:`reexec_on_system_malloc`, why in :mod:`congress.cmd.allocator`),
-the first interpreter has done no more than start.
-"""
+Until that choice this module imports nothing but ``os`` and ``sys``: when ``congress-server``
+executes itself again on glibc's malloc (:func:`reexec_on_system_malloc`, why in
+:mod:`congress.cmd.allocator`), the first interpreter has done no more than start. Then the
+cyclic garbage collector is paused over the imports and the start of the node
+(:func:`congress.gcpause.begin_start_up`)."""
 
 from __future__ import annotations
 
@@ -38,5 +39,7 @@ def reexec_on_system_malloc() -> None:
 
 def server() -> None:
     reexec_on_system_malloc()
+    from congress import gcpause
+    gcpause.begin_start_up()  # ended by the server once the node serves (or failed to start)
     from congress.cmd import server as server_command
     server_command.run()

@@ -18,7 +18,7 @@ from typing import Any
 
 from oslo_config import cfg
 
-from congress import config, exceptions
+from congress import config, exceptions, gcpause
 from congress.cmd import allocator, cli, logging_setup, sdnotify
 from congress.db import migration
 
@@ -393,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ERROR: could not start: {e}", file=sys.stderr)
         server.stop()
         return 1
+    finally:
+        gcpause.end_start_up()  # begun by congress-server before the imports (launch.py)
     where = f" on {server.api_server.url}" if server.api_server is not None else ""
     sdnotify.notify(f"READY=1\nSTATUS=node {conf.node_id} serving{where}")
     serve_forever(server, reload)

@@ -80,3 +80,18 @@ def test_a_pause_may_decide_to_freeze_at_its_end() -> None:
         pause.freeze = True
     assert gc.get_freeze_count() >= len(few)
     del few
+
+
+def test_start_up_is_one_pause_that_freezes_what_was_built() -> None:
+    gcpause.begin_start_up()
+    try:
+        assert not gc.isenabled() and gcpause.pauses() == 1
+        gcpause.begin_start_up()                    # once only
+        assert gcpause.pauses() == 1
+        built = [[i] for i in range(1000)]
+    finally:
+        gcpause.end_start_up()
+    assert gc.isenabled() and gcpause.pauses() == 0
+    assert gc.get_freeze_count() >= len(built)
+    gcpause.end_start_up()                          # nothing in progress: nothing happens
+    assert gc.isenabled() and gcpause.pauses() == 0
