@@ -246,3 +246,21 @@ def test_takeover_by_a_fresh_node(make_node: Any, db: Any, conf: Any, crypter: A
     new.call("push1", "replace_table", table="data", rows=[["a", 1]])
     wait_until(lambda: rec.table("push1", "data") == {("a", 1)})
     assert any(u.incarnation != rec.updates[0][2].incarnation for _p, _t, u in rec.updates[n:])
+
+
+def test_start_imports_only_the_drivers_of_existing_datasources(
+        make_node: Any, db: Any, conf: Any, crypter: Any, monkeypatch: Any) -> None:
+    """The check for missing drivers and the sync at start load the classes of the drivers
+    datasources use, not every driver there is (the all-in-one start-up)."""
+    from congress.datasources import registry
+    ds_db.create_datasource(db, "p1", "push", {"description": "d"}, secret_fields=[])
+    ds_db.create_datasource(db, "gone", "retired_driver", {}, secret_fields=[])
+    loaded: list[str] = []
+    real = registry.load_class
+    monkeypatch.setattr(registry, "load_class", lambda spec: loaded.append(spec) or real(spec))
+    node = make_node("ds3")
+    manager = DatasourceManager(node, db, conf, delete_missing_driver_datasources=True)
+    node.register_service(manager)
+    assert set(loaded) == {registry.BUILTIN_DRIVERS["push"]}, loaded
+    assert manager.sync_status()["running"] == ["p1"]
+    assert ds_db.find_datasource(db, "gone") is None
