@@ -215,8 +215,8 @@ class Program(DependencyGraph):
         self.rules[rule.id] = rule
         head = rule.head_rel
         self.relation(head).make_derived()
-        cyclic = bool(self.find_cycles([rule]))
         self.producers[head].append(rule)
+        cyclic = self.closes_cycle(rule)
         for i, lit in enumerate(rule.body):
             if lit.kind in (POS, NEG):
                 self.relation(lit.rel)

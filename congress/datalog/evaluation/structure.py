@@ -40,6 +40,26 @@ class DependencyGraph:
                 if lit.kind in (POS, NEG):
                     yield lit.rel, lit.kind == NEG
 
+    def closes_cycle(self, rule: CRule) -> bool:
+        """Is the head of ``rule`` (already among the producers) on a cycle? A walk of what
+        the head depends on, stopping at the head: the same answer as a non-empty
+        ``find_cycles([rule])`` taken before ``rule`` joined the producers, without a pass
+        over the whole graph for every rule added."""
+        head = rule.head_rel
+        if not self.consumers.get(head) and not any(
+                lit.rel == head for lit in rule.body if lit.kind in (POS, NEG)):
+            return False        # nothing reads the head: no path comes back to it
+        seen: set[Key] = set()
+        todo = [head]
+        while todo:
+            for body_rel, _neg in self._deps(todo.pop()):
+                if body_rel == head:
+                    return True
+                if body_rel not in seen:
+                    seen.add(body_rel)
+                    todo.append(body_rel)
+        return False
+
     def find_cycles(self, new_rules: Iterable[CRule] = (), removed: Iterable[Any] = ()
                     ) -> list[tuple[list[Key], bool]]:
         """Strongly connected components with a cycle, if ``new_rules`` were added.

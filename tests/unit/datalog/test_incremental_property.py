@@ -239,6 +239,18 @@ def test_materialized_recursive_batches_equal_scratch(ops) -> None:
     check("materialized", ops)
 
 
+@SETTINGS
+@given(operations(recursive=True))
+def test_a_rule_closes_a_cycle_as_the_full_pass_says(ops) -> None:
+    """Program.add_rule asks ``closes_cycle`` (a walk from the rule's head) where it ran
+    ``find_cycles`` (a pass over the whole graph): both agree for every rule, whatever the
+    cycles, deletions and self-references."""
+    rt, _present = apply_ops("materialized", ops)
+    program = rt.program
+    for rule in program.rules.values():
+        assert program.closes_cycle(rule) == bool(program.find_cycles([rule])), rule
+
+
 def test_transitive_closure_delete_cycle() -> None:
     """A cycle keeps rows alive only while it is connected to a base edge."""
     rt = Runtime()
