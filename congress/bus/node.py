@@ -147,7 +147,7 @@ class Node(Rpc, Heartbeats, TableRouting):
         """
         from congress import config
         config.register_opts(conf)
-        tp.register_messaging_opts(conf)
+        tp.register_messaging_opts(conf, broker=False)  # transport_url
         url = conf.transport_url
         try:
             location = conf.get_location("transport_url")
@@ -155,6 +155,8 @@ class Node(Rpc, Heartbeats, TableRouting):
                 url = None
         except (AttributeError, cfg.NoSuchOptError):  # pragma: no cover - old oslo.config
             pass
+        if not tp.is_inprocess(url):
+            tp.register_messaging_opts(conf)
         dse = conf.dse
         limit = conf.api_max_calls_per_service or max(1, conf.api_threads // 2)
         return cls(node_id, transport_url=url, bus_id=dse.bus_id,

@@ -15,7 +15,7 @@ use_threads()  # before oslo.messaging is imported  # noqa: E402 below
 
 import oslo_messaging  # noqa: E402
 from oslo_config import cfg  # noqa: E402
-from oslo_messaging import opts as messaging_opts  # noqa: E402
+from oslo_messaging import transport as om_transport  # noqa: E402
 from oslo_serialization import jsonutils  # noqa: E402
 
 LOG = logging.getLogger(__name__)
@@ -54,13 +54,18 @@ def service_topic(service_id: str, bus_id: str) -> str:
     return f"congress-service-{topic_part(service_id)}-{topic_part(bus_id)}"
 
 
-def register_messaging_opts(conf: cfg.ConfigOpts) -> None:
+def register_messaging_opts(conf: cfg.ConfigOpts, *, broker: bool = True) -> None:
     """Register oslo.messaging's options on ``conf`` (transport_url, [oslo_messaging_rabbit] ...).
 
     oslo.messaging registers some groups (tracing, metrics) on the global ``cfg.CONF`` only but
-    reads them from the transport's conf; a private ConfigOpts needs them too.
+    reads them from the transport's conf; a private ConfigOpts needs them too. Without
+    ``broker`` (the in-process bus) the options of the broker drivers are left out: listing
+    them imports every driver (kombu, amqp ...), a twentieth of the all-in-one start.
     """
-    for group, opts in messaging_opts.list_opts():
+    transport_opts = getattr(om_transport, "_transport_opts", None)
+    groups = messaging_opts().list_opts() if broker or transport_opts is None else [
+        (None, transport_opts)]
+    for group, opts in groups:
         try:
             conf.register_opts(opts, group=group)
         except cfg.DuplicateOptError:  # pragma: no cover - defaults changed after registration
@@ -77,8 +82,14 @@ def register_messaging_opts(conf: cfg.ConfigOpts) -> None:
             continue
 
 
+def messaging_opts() -> Any:
+    """oslo.messaging's ``opts`` module (imported on first use: it imports every driver)."""
+    from oslo_messaging import opts
+    return opts
+
+
 def make_transport(conf: cfg.ConfigOpts, url: str | None) -> Any:
-    register_messaging_opts(conf)
+    register_messaging_opts(conf, broker=not is_inprocess(url))
     real_url = "fake:/" if is_inprocess(url) else url
     return oslo_messaging.get_rpc_transport(conf, url=real_url)
 
