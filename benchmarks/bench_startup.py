@@ -16,7 +16,9 @@ socket this benchmark binds, as systemd would):
   account (``CONGRESS_TEST_MYSQL_URL``, see README.md), prepared once like ``aio-existing``,
   alone on its bus id (nothing else to meet).
 
-Prints min / median / max per scenario. ``--importtime``: one more all-in-one start with
+Prints min / median / max per scenario, and the calibration loop of RESULTS.md
+(``sum(i*i for i in range(10**6))``, best of 5) before and after the runs: the machine's speed
+varies from hour to hour. ``--importtime``: one more all-in-one start with
 ``PYTHONPROFILEIMPORTTIME=1``; prints the modules whose import took longest (cumulative, first
 import of each top-level package) and the total import time until the server answered.
 """
@@ -42,6 +44,7 @@ import uuid
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from benchmarks.bench_engine import calibrate  # noqa: E402
 from tests.functional.harness import (  # noqa: E402
     RABBIT_URL,
     CongressProcess,
@@ -267,10 +270,13 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="also print the raw figures as JSON")
     args = ap.parse_args()
     scenarios = {"aio-fresh": aio_fresh, "aio-existing": aio_existing, "pe": pe}
+    # the machine's speed this hour (it varies; RESULTS.md's reference machine: 44 ms)
+    print(f"calibration loop before: {calibrate() * 1000:.0f} ms", flush=True)
     results = {}
     for name in args.only.split(","):
         if name:
             results[name] = scenarios[name](args)
+    print(f"calibration loop after: {calibrate() * 1000:.0f} ms")
     for name, runs in results.items():
         print(summary(name, runs))
     if args.json:

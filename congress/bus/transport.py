@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from congress.bus.threads import use_threads
@@ -104,9 +105,24 @@ def _executor_kwargs() -> dict[str, Any]:
     return {"executor": "threading"}
 
 
+class ReusingExecutor(ThreadPoolExecutor):
+    """The worker pool of Congress's RPC servers: the standard library's, which starts a
+    thread only when no worker is idle. oslo.messaging's threading executor (futurist's pool)
+    starts one for every message until ``executor_thread_pool_size`` (64) are running, so every
+    RPC server of a node grew to 64 idle threads over time: an all-in-one server went from 50
+    to 160 threads, ~10 MiB of its RSS, over its first create / PUT / delete cycles
+    (benchmarks/RESULTS.md). The limit stays ``executor_thread_pool_size``."""
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix="bus-rpc")
+
+
 def make_server(transport: Any, topic: str, server: str, endpoints: list[Any]) -> Any:
     target = oslo_messaging.Target(exchange=EXCHANGE, topic=topic, server=server)
-    return oslo_messaging.get_rpc_server(transport, target, endpoints, **_executor_kwargs())
+    rpc_server = oslo_messaging.get_rpc_server(transport, target, endpoints, **_executor_kwargs())
+    if hasattr(rpc_server, "_executor_cls"):  # the pool class start() builds (oslo.messaging
+        rpc_server._executor_cls = ReusingExecutor  # >= 5.x, Debian 12's 14.0 included)
+    return rpc_server
 
 
 def make_client(transport: Any, topic: str) -> Any:

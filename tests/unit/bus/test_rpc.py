@@ -293,3 +293,25 @@ def test_node_from_conf():
     conf.set_override("rpc_timeout", 7.5, group="dse")
     node = Node.from_conf(conf, "n2")
     assert not node.inprocess and node.bus_id == "other" and node.rpc_timeout == 7.5
+
+
+def _rpc_workers() -> int:
+    return sum(1 for t in threading.enumerate() if t.name.startswith("bus-rpc"))
+
+
+def test_rpc_servers_reuse_idle_worker_threads(pair):
+    """Sequential calls are served by the workers already there: oslo.messaging's own pool
+    started a thread per message until 64 ran, for every RPC server of a node."""
+    _a, b, _echo = pair
+    threads_before, before = threading.active_count(), _rpc_workers()
+    for i in range(50):
+        assert b.call("echo", "echo", value=i)["value"] == i
+    assert threading.active_count() - threads_before <= 3, threading.enumerate()
+    # concurrent calls still get threads of their own
+    threads = [threading.Thread(target=b.call, args=("echo", "slow"), kwargs={"seconds": 0.5})
+               for _ in range(6)]
+    for t in threads:
+        t.start()
+    wait_until(lambda: _rpc_workers() - before >= 6)
+    for t in threads:
+        t.join()
