@@ -33,7 +33,6 @@ setup(
         # oslo.service >= 4 runs on threads only with it (see congress/bus/threads.py)
         "cotyledon>=1.7",
         "oslo.policy>=4.0",
-        "oslo.middleware>=5.0",
         "keystonemiddleware>=10.0",
         "falcon>=3.1",
         "waitress>=2.1",

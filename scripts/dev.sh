@@ -119,7 +119,7 @@ setup_test_db() {
 }
 
 DEBIAN_PACKAGES="python3-venv python3-oslo.messaging python3-oslo.config python3-oslo.policy
-    python3-oslo.middleware python3-keystonemiddleware python3-falcon python3-waitress
+    python3-keystonemiddleware python3-falcon python3-waitress
     python3-sqlalchemy python3-alembic python3-pymysql python3-cryptography python3-jsonschema
     python3-openstacksdk python3-keystoneauth1 python3-requests python3-yaml python3-dateutil
     python3-cotyledon python3-hypothesis python3-pytest"
