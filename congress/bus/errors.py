@@ -1,7 +1,7 @@
 """Errors across the bus: a handler's exception travels as a small dict and is rebuilt.
 
 oslo.messaging's own remote-exception mechanism builds ``<Class>_Remote`` types whose text carries
-the remote traceback, and the in-process driver hands over the exception object itself. To behave
+the remote traceback, and the in-process transport only a type name and a message. To behave
 the same on every transport the bus never lets an exception reach oslo.messaging: the handler
 returns ``{"e": <error dict>}`` and the caller raises the rebuilt :class:`CongressError` (same
 class, message, code, HTTP status, position; no remote traceback).

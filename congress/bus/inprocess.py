@@ -1,6 +1,6 @@
 """Nodes on the in-process transport, by ``(bus_id, node_id)``.
 
-The in-process driver only reaches this process, so this registry is the whole truth about who
+The in-process transport only reaches this process, so this registry is the whole truth about who
 is on an in-process bus (a node registers itself when it starts and leaves when it stops).
 """
 

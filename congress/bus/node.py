@@ -147,14 +147,7 @@ class Node(Rpc, Heartbeats, TableRouting):
         """
         from congress import config
         config.register_opts(conf)
-        tp.register_messaging_opts(conf, broker=False)  # transport_url
-        url = conf.transport_url
-        try:
-            location = conf.get_location("transport_url")
-            if location is not None and location.location == cfg.Locations.opt_default:
-                url = None
-        except (AttributeError, cfg.NoSuchOptError):  # pragma: no cover - old oslo.config
-            pass
+        url = tp.configured_url(conf)
         if not tp.is_inprocess(url):
             tp.register_messaging_opts(conf)
         dse = conf.dse
@@ -307,8 +300,7 @@ class Node(Rpc, Heartbeats, TableRouting):
 
     def _release_transport(self, transport: Any, topics: list[str] | None = None) -> None:
         if self.inprocess:
-            # cleanup() of the in-process driver would wipe the queues of every node of the
-            # process; only forget ours.
+            # the in-process queues are the process's: forget only ours
             tp.purge_inprocess_queues(transport, topics or [], self.node_id)
         else:
             # Closing the connections can take seconds (oslo's reply waiter notices on its next

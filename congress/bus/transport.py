@@ -1,23 +1,25 @@
-"""oslo.messaging plumbing: transports, topic names, RPC servers and clients.
+"""Transports, topic names, RPC servers and clients of the bus.
 
-This module (with the rest of ``congress/bus``) is the only place Congress touches oslo.messaging.
+The in-process bus (``transport_url`` unset, ``inprocess://`` or ``fake://``) runs on
+:mod:`congress.bus.local`; a broker on oslo.messaging, imported only then (:func:`oslo`). This
+module (with the rest of ``congress/bus``) is the only place Congress touches oslo.messaging.
+Both raise the errors of this module: :class:`MessagingTimeout`, :class:`RemoteError` and
+other :class:`MessagingException`.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from oslo_config import cfg
+from oslo_serialization import jsonutils
+
+from congress.bus import local
 from congress.bus.threads import use_threads
-
-use_threads()  # before oslo.messaging is imported  # noqa: E402 below
-
-import oslo_messaging  # noqa: E402
-from oslo_config import cfg  # noqa: E402
-from oslo_messaging import transport as om_transport  # noqa: E402
-from oslo_serialization import jsonutils  # noqa: E402
 
 LOG = logging.getLogger(__name__)
 
@@ -27,10 +29,36 @@ FANOUT_RETRY = 1      # same for heartbeats and table updates (losses are repair
 EXCHANGE = "congress"
 _INPROCESS_SCHEMES = ("inprocess", "fake")
 _SAFE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+DEFAULT_POOL_SIZE = 64   # RPC worker threads per server, as executor_thread_pool_size
+
+
+class MessagingException(Exception):
+    """A message was not delivered or answered."""
+
+
+class MessagingTimeout(MessagingException):
+    """No answer in time."""
+
+
+class RemoteError(MessagingException):
+    """The method called raised ``exc_type`` with the message ``value``."""
+
+    def __init__(self, exc_type: str, value: str) -> None:
+        super().__init__(f"{exc_type}: {value}")
+        self.exc_type = exc_type
+        self.value = value
+
+
+def oslo() -> Any:
+    """oslo.messaging, imported on first use, after oslo.service's threading backend was
+    chosen (:mod:`congress.bus.threads`)."""
+    use_threads()
+    import oslo_messaging
+    return oslo_messaging
 
 
 def is_inprocess(url: str | None) -> bool:
-    """None, "" and inprocess:// (or oslo's own fake://) select the in-process driver."""
+    """None, "" and inprocess:// (or oslo's fake://) select the in-process transport."""
     if not url:
         return True
     return url.split(":", 1)[0].lower() in _INPROCESS_SCHEMES
@@ -55,18 +83,15 @@ def service_topic(service_id: str, bus_id: str) -> str:
     return f"congress-service-{topic_part(service_id)}-{topic_part(bus_id)}"
 
 
-def register_messaging_opts(conf: cfg.ConfigOpts, *, broker: bool = True) -> None:
-    """Register oslo.messaging's options on ``conf`` (transport_url, [oslo_messaging_rabbit] ...).
+def register_messaging_opts(conf: cfg.ConfigOpts) -> None:
+    """Register oslo.messaging's options on ``conf`` (transport_url, [oslo_messaging_rabbit] ...)
+    for a node on a broker.
 
     oslo.messaging registers some groups (tracing, metrics) on the global ``cfg.CONF`` only but
-    reads them from the transport's conf; a private ConfigOpts needs them too. Without
-    ``broker`` (the in-process bus) the options of the broker drivers are left out: listing
-    them imports every driver (kombu, amqp ...), a twentieth of the all-in-one start.
+    reads them from the transport's conf; a private ConfigOpts needs them too.
     """
-    transport_opts = getattr(om_transport, "_transport_opts", None)
-    groups = messaging_opts().list_opts() if broker or transport_opts is None else [
-        (None, transport_opts)]
-    for group, opts in groups:
+    oslo()
+    for group, opts in messaging_opts().list_opts():
         try:
             conf.register_opts(opts, group=group)
         except cfg.DuplicateOptError:  # pragma: no cover - defaults changed after registration
@@ -83,6 +108,41 @@ def register_messaging_opts(conf: cfg.ConfigOpts, *, broker: bool = True) -> Non
             continue
 
 
+def configured_url(conf: cfg.ConfigOpts) -> str | None:
+    """``transport_url`` as the configuration gives it (files, command line, environment,
+    overrides); None when it is left at its default, which means the in-process bus.
+
+    Until a node on a broker registers oslo.messaging's options, ``conf`` does not know the
+    option: then the configuration files and the environment ``conf`` read are read again with
+    that one option (importing oslo.messaging to learn whether it is needed would cost the
+    all-in-one start what it saves)."""
+    if "transport_url" not in conf:
+        conf = _probe_conf(_read(conf, "config_file"), _read(conf, "config_dir"))
+    try:
+        location = conf.get_location("transport_url")
+        if location is not None and location.location == cfg.Locations.opt_default:
+            return None
+    except (AttributeError, cfg.NoSuchOptError):  # pragma: no cover - old oslo.config
+        pass
+    return conf.transport_url or None
+
+
+def _read(conf: cfg.ConfigOpts, name: str) -> list[str]:
+    """The configuration files or directories ``conf`` read (none before it was called)."""
+    try:
+        value = getattr(conf, name)
+    except cfg.NoSuchOptError:
+        return []
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _probe_conf(files: list[str], dirs: list[str]) -> cfg.ConfigOpts:
+    probe = cfg.ConfigOpts()
+    probe.register_opt(cfg.StrOpt("transport_url", secret=True))
+    probe(args=[], default_config_files=files, default_config_dirs=dirs)
+    return probe
+
+
 def messaging_opts() -> Any:
     """oslo.messaging's ``opts`` module (imported on first use: it imports every driver)."""
     from oslo_messaging import opts
@@ -90,9 +150,10 @@ def messaging_opts() -> Any:
 
 
 def make_transport(conf: cfg.ConfigOpts, url: str | None) -> Any:
-    register_messaging_opts(conf, broker=not is_inprocess(url))
-    real_url = "fake:/" if is_inprocess(url) else url
-    return oslo_messaging.get_rpc_transport(conf, url=real_url)
+    if is_inprocess(url):
+        return local.LocalTransport()
+    register_messaging_opts(conf)
+    return oslo().get_rpc_transport(conf, url=url)
 
 
 def _executor_kwargs() -> dict[str, Any]:
@@ -106,31 +167,80 @@ def _executor_kwargs() -> dict[str, Any]:
 
 
 class ReusingExecutor(ThreadPoolExecutor):
-    """The worker pool of Congress's RPC servers: the standard library's, which starts a
-    thread only when no worker is idle. oslo.messaging's threading executor (futurist's pool)
-    starts one for every message until ``executor_thread_pool_size`` (64) are running, so every
-    RPC server of a node grew to 64 idle threads over time: an all-in-one server went from 50
-    to 160 threads, ~10 MiB of its RSS, over its first create / PUT / delete cycles
-    (benchmarks/RESULTS.md). The limit stays ``executor_thread_pool_size``."""
+    """The worker pool of Congress's RPC servers, in-process and on a broker: the standard
+    library's, which starts a thread only when no worker is idle. oslo.messaging's threading
+    executor (futurist's pool) starts one for every message until ``executor_thread_pool_size``
+    (64) are running, so every RPC server of a node grew to 64 idle threads over time: an
+    all-in-one server went from 50 to 160 threads, ~10 MiB of its RSS, over its first create /
+    PUT / delete cycles (benchmarks/RESULTS.md). The limit stays 64 (on a broker
+    ``executor_thread_pool_size``)."""
 
     def __init__(self, max_workers: int | None = None) -> None:
         super().__init__(max_workers=max_workers, thread_name_prefix="bus-rpc")
 
 
 def make_server(transport: Any, topic: str, server: str, endpoints: list[Any]) -> Any:
-    target = oslo_messaging.Target(exchange=EXCHANGE, topic=topic, server=server)
-    rpc_server = oslo_messaging.get_rpc_server(transport, target, endpoints, **_executor_kwargs())
+    if isinstance(transport, local.LocalTransport):
+        return local.LocalServer(topic, server, endpoints, ReusingExecutor, DEFAULT_POOL_SIZE)
+    om = oslo()
+    target = om.Target(exchange=EXCHANGE, topic=topic, server=server)
+    rpc_server = om.get_rpc_server(transport, target, endpoints, **_executor_kwargs())
     if hasattr(rpc_server, "_executor_cls"):  # the pool class start() builds (oslo.messaging
         rpc_server._executor_cls = ReusingExecutor  # >= 5.x, Debian 12's 14.0 included)
     return rpc_server
 
 
 def make_client(transport: Any, topic: str) -> Any:
-    target = oslo_messaging.Target(exchange=EXCHANGE, topic=topic)
-    getter = getattr(oslo_messaging, "get_rpc_client", None)
+    """A client of ``topic``: ``prepare(server=, fanout=, timeout=, retry=)`` aims it,
+    ``call(ctxt, method, **kwargs)`` and ``cast(...)`` send; errors are this module's."""
+    if isinstance(transport, local.LocalTransport):
+        return _Client(local.LocalClient(topic))
+    om = oslo()
+    target = om.Target(exchange=EXCHANGE, topic=topic)
+    getter = getattr(om, "get_rpc_client", None)
     if getter is not None:
-        return getter(transport, target)
-    return oslo_messaging.RPCClient(transport, target)  # pragma: no cover - old oslo.messaging
+        return _Client(getter(transport, target))
+    return _Client(om.RPCClient(transport, target))  # pragma: no cover - old oslo.messaging
+
+
+class _Client:
+    """A transport's client, raising this module's errors."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def prepare(self, **kwargs: Any) -> _Client:
+        return _Client(self._client.prepare(**kwargs))
+
+    def call(self, ctxt: dict[str, Any], method: str, **kwargs: Any) -> Any:
+        try:
+            return self._client.call(ctxt, method, **kwargs)
+        except Exception as exc:
+            raise _translated(exc) from exc
+
+    def cast(self, ctxt: dict[str, Any], method: str, **kwargs: Any) -> None:
+        try:
+            self._client.cast(ctxt, method, **kwargs)
+        except Exception as exc:
+            raise _translated(exc) from exc
+
+
+def _translated(exc: Exception) -> Exception:
+    """This module's error for a transport's ``exc`` (anything else as it is)."""
+    if isinstance(exc, local.Timeout):
+        return MessagingTimeout(str(exc))
+    if isinstance(exc, local.Failure):
+        return RemoteError(exc.exc_type, exc.value)
+    om = sys.modules.get("oslo_messaging")
+    if om is None or not isinstance(exc, om.MessagingException):
+        return exc
+    if isinstance(exc, om.MessagingTimeout):
+        return MessagingTimeout(str(exc))
+    if type(exc).__name__ == "RemoteError":
+        return RemoteError(str(getattr(exc, "exc_type", "")), str(getattr(exc, "value", exc)))
+    return MessagingException(str(exc))
 
 
 def stop_servers(servers: list[Any], *, block: bool = True) -> None:
@@ -183,7 +293,7 @@ def server_queue_consumers(conf: cfg.ConfigOpts, url: str | None, topic: str,
             return None
         import amqp  # oslo.messaging's rabbit driver runs on it (through kombu)
 
-        parsed = oslo_messaging.TransportURL.parse(conf, url)
+        parsed = oslo().TransportURL.parse(conf, url)
         host = parsed.hosts[0]
         conn = amqp.Connection(
             host=f"{host.hostname or '127.0.0.1'}:{host.port or 5672}",
@@ -212,27 +322,12 @@ def server_queue_consumers(conf: cfg.ConfigOpts, url: str | None, topic: str,
 def wire_copy(obj: Any) -> Any:
     """What the receiver of ``obj`` gets after JSON encoding (tuples become lists ...).
 
-    The in-process driver hands objects over as they are; passing them through this keeps the
+    The in-process transport hands objects over as they are; passing them through this keeps the
     single-process mode honest about what a real broker would deliver.
     """
     return jsonutils.loads(jsonutils.dumps(obj))
 
 
 def purge_inprocess_queues(transport: Any, topics: list[str], server: str) -> None:
-    """Forget the in-process driver's queues of a stopped server.
-
-    The fake driver keeps every server queue it ever made, and fan-out messages keep piling into
-    them; a node restarted with the same id would also read stale messages. Best effort: this
-    reaches into the driver's internals.
-    """
-    try:
-        exchange = transport._driver._exchange_manager.get_exchange(EXCHANGE)
-        with exchange._queues_lock:
-            for topic in topics:
-                exchange._server_queues.pop((topic, server), None)
-    except Exception:  # pragma: no cover - internals differ between oslo.messaging releases
-        LOG.debug("could not purge in-process queues", exc_info=True)
-
-
-MessagingTimeout = oslo_messaging.MessagingTimeout
-MessagingException = oslo_messaging.MessagingException
+    """Forget the in-process queues of a stopped server (:func:`congress.bus.local.purge`)."""
+    local.purge(topics, server)

@@ -288,6 +288,9 @@ def test_node_from_conf():
     conf = config.new_conf()
     node = Node.from_conf(conf, "n1")
     assert node.inprocess and node.bus_id == "bus" and node.heartbeat_interval == 1.0
+    assert "transport_url" not in conf          # the in-process bus leaves oslo.messaging alone
+    from congress.bus import transport
+    transport.register_messaging_opts(conf)     # to override an option of oslo.messaging
     conf.set_override("transport_url", "rabbit://u:p@h:5672/")
     conf.set_override("bus_id", "other", group="dse")
     conf.set_override("rpc_timeout", 7.5, group="dse")

@@ -1,4 +1,4 @@
-"""Congress runs on threads: importing the bus (and so oslo.messaging) keeps eventlet out."""
+"""Congress runs on threads: the bus imports oslo.messaging (for a broker) keeping eventlet out."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import sys
 
 PROBE = """
 import sys
-import congress.cmd.server, congress.bus, oslo_messaging
+import congress.cmd.server, congress.bus
+from congress.bus import transport
+transport.oslo()
 try:
     from oslo_service import backend
 except ImportError:
