@@ -16,8 +16,8 @@ arrives, where the fake driver's listeners looked every 50 ms.
   pool; the worker calls the endpoints' public method of that name with the context and the
   arguments. A call's answer, or the error the method raised, goes back to the caller.
 * A call waits ``timeout`` seconds at most (60 when the client says nothing), then raises
-  :class:`Timeout`; a method that raised makes the call raise :class:`Failure`
-  (:mod:`~congress.bus.transport` gives both the same names as for oslo.messaging). Messages
+  :class:`MessagingTimeout`; a method that raised makes the call raise :class:`RemoteError`
+  (the names oslo.messaging gives them; the bus gets the same from either transport). Messages
   are handed over as they are: the bus copies what it sends through JSON itself
   (``transport.wire_copy``), so a single process sees what a broker would deliver.
 """
@@ -44,11 +44,16 @@ _TOPIC_QUEUES: dict[str, collections.deque[Message]] = {}
 _LISTENERS: dict[str, list[LocalServer]] = {}   # running servers by topic, woken on delivery
 
 
-class Timeout(Exception):
+class MessagingException(Exception):
+    """A message was not delivered or answered (on any transport: congress.bus.transport
+    raises these for oslo.messaging's errors too)."""
+
+
+class MessagingTimeout(MessagingException):
     """No answer in time."""
 
 
-class Failure(Exception):
+class RemoteError(MessagingException):
     """The method called raised ``exc_type`` with the message ``value``."""
 
     def __init__(self, exc_type: str, value: str) -> None:
@@ -129,9 +134,9 @@ class LocalClient:
             ok, value = answer.get(timeout=DEFAULT_TIMEOUT if self.timeout is None
                                    else self.timeout)
         except queue.Empty:
-            raise Timeout(f"No reply on topic {self.topic}") from None
+            raise MessagingTimeout(f"No reply on topic {self.topic}") from None
         if not ok:
-            raise Failure(*value)
+            raise RemoteError(*value)
         return value
 
 

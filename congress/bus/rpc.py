@@ -217,12 +217,11 @@ class Rpc:
         except tp.MessagingTimeout:
             metrics.RPC_TIMEOUTS.labels(service_id).inc()
             raise errors.timed_out(service_id) from None
+        except tp.RemoteError as exc:
+            raise exceptions.CongressError(
+                f"Error in service '{service_id}': {exc.exc_type}: {exc.value}",
+                code=REMOTE_ERROR_CODE, http_status=500) from None
         except tp.MessagingException as exc:
-            if type(exc).__name__ == "RemoteError":
-                raise exceptions.CongressError(
-                    f"Error in service '{service_id}': {getattr(exc, 'exc_type', '')}: "
-                    f"{getattr(exc, 'value', exc)}", code=REMOTE_ERROR_CODE,
-                    http_status=500) from None
             LOG.warning("Request %s to service %s failed: %s", method, service_id, exc)
             metrics.RPC_TIMEOUTS.labels(service_id).inc()
             raise errors.timed_out(service_id) from None

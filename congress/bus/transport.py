@@ -19,6 +19,11 @@ from oslo_config import cfg
 from oslo_serialization import jsonutils
 
 from congress.bus import local
+from congress.bus.local import (  # noqa: F401 - the bus's errors, on either transport
+    MessagingException,
+    MessagingTimeout,
+    RemoteError,
+)
 from congress.bus.threads import use_threads
 
 LOG = logging.getLogger(__name__)
@@ -30,23 +35,6 @@ EXCHANGE = "congress"
 _INPROCESS_SCHEMES = ("inprocess", "fake")
 _SAFE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 DEFAULT_POOL_SIZE = 64   # RPC worker threads per server, as executor_thread_pool_size
-
-
-class MessagingException(Exception):
-    """A message was not delivered or answered."""
-
-
-class MessagingTimeout(MessagingException):
-    """No answer in time."""
-
-
-class RemoteError(MessagingException):
-    """The method called raised ``exc_type`` with the message ``value``."""
-
-    def __init__(self, exc_type: str, value: str) -> None:
-        super().__init__(f"{exc_type}: {value}")
-        self.exc_type = exc_type
-        self.value = value
 
 
 def oslo() -> Any:
@@ -194,7 +182,7 @@ def make_client(transport: Any, topic: str) -> Any:
     """A client of ``topic``: ``prepare(server=, fanout=, timeout=, retry=)`` aims it,
     ``call(ctxt, method, **kwargs)`` and ``cast(...)`` send; errors are this module's."""
     if isinstance(transport, local.LocalTransport):
-        return _Client(local.LocalClient(topic))
+        return local.LocalClient(topic)
     om = oslo()
     target = om.Target(exchange=EXCHANGE, topic=topic)
     getter = getattr(om, "get_rpc_client", None)
@@ -204,7 +192,7 @@ def make_client(transport: Any, topic: str) -> Any:
 
 
 class _Client:
-    """A transport's client, raising this module's errors."""
+    """oslo.messaging's client, raising this module's errors."""
 
     __slots__ = ("_client",)
 
@@ -228,11 +216,7 @@ class _Client:
 
 
 def _translated(exc: Exception) -> Exception:
-    """This module's error for a transport's ``exc`` (anything else as it is)."""
-    if isinstance(exc, local.Timeout):
-        return MessagingTimeout(str(exc))
-    if isinstance(exc, local.Failure):
-        return RemoteError(exc.exc_type, exc.value)
+    """This module's error for oslo.messaging's ``exc`` (anything else as it is)."""
     om = sys.modules.get("oslo_messaging")
     if om is None or not isinstance(exc, om.MessagingException):
         return exc

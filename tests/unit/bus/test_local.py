@@ -106,3 +106,16 @@ def test_a_stopped_server_takes_no_more_messages(topic, servers):
     with pytest.raises(tp.MessagingTimeout):
         client(topic, server="s1", timeout=0.2).call({}, "hello", who="b")
     assert endpoint.seen == [("hello", "a")]
+
+
+def test_oslo_messaging_errors_become_the_bus_errors():
+    om = tp.oslo()
+    timeout = tp._translated(om.MessagingTimeout("late"))
+    assert type(timeout) is tp.MessagingTimeout and str(timeout) == "late"
+    remote = tp._translated(om.RemoteError("KeyError", "'x'", ["tb"]))
+    assert type(remote) is tp.RemoteError and (remote.exc_type, remote.value) == (
+        "KeyError", "'x'")
+    other = tp._translated(om.MessageDeliveryFailure("no route"))
+    assert type(other) is tp.MessagingException
+    plain = ValueError("not a messaging error")
+    assert tp._translated(plain) is plain

@@ -318,3 +318,18 @@ def test_rpc_servers_reuse_idle_worker_threads(pair):
     wait_until(lambda: _rpc_workers() - before >= 6)
     for t in threads:
         t.join()
+
+
+def test_an_error_outside_the_envelope_is_a_remote_error(pair, monkeypatch):
+    """What the transport reports as the remote method's exception (it never gets past
+    bus_invoke's envelope unless bus_invoke itself breaks) is a 500 naming the service."""
+    from congress.bus import rpc
+
+    def broken(self, ctxt, op, args=None):
+        raise RuntimeError("endpoint broke")
+    monkeypatch.setattr(rpc.ServiceEndpoint, "bus_invoke", broken)
+    _a, b, _echo = pair
+    with pytest.raises(exceptions.CongressError) as err:
+        b.call("echo", "echo", value=1)
+    assert str(err.value) == "Error in service 'echo': RuntimeError: endpoint broke"
+    assert err.value.code == rpc.REMOTE_ERROR_CODE and err.value.http_status == 500
