@@ -13,7 +13,7 @@ import logging
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NoReturn
 
 from oslo_config import cfg
 from oslo_serialization import jsonutils
@@ -206,13 +206,21 @@ class _Client:
         try:
             return self._client.call(ctxt, method, **kwargs)
         except Exception as exc:
-            raise _translated(exc) from exc
+            _raise_translated(exc)
 
     def cast(self, ctxt: dict[str, Any], method: str, **kwargs: Any) -> None:
         try:
             self._client.cast(ctxt, method, **kwargs)
         except Exception as exc:
-            raise _translated(exc) from exc
+            _raise_translated(exc)
+
+
+def _raise_translated(exc: Exception) -> NoReturn:
+    """Raise this module's error for oslo.messaging's ``exc``; anything else as it was."""
+    translated = _translated(exc)
+    if translated is exc:
+        raise exc
+    raise translated from exc
 
 
 def _translated(exc: Exception) -> Exception:

@@ -119,3 +119,13 @@ def test_oslo_messaging_errors_become_the_bus_errors():
     assert type(other) is tp.MessagingException
     plain = ValueError("not a messaging error")
     assert tp._translated(plain) is plain
+
+
+def test_the_oslo_client_wrapper_leaves_other_errors_as_they_are():
+    class Broken:
+        def call(self, ctxt, method, **kwargs):
+            raise ValueError("not a messaging error")
+
+    with pytest.raises(ValueError) as err:
+        tp._Client(Broken()).call({}, "m")
+    assert err.value.__cause__ is None
