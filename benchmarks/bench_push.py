@@ -29,7 +29,8 @@ For each N and each run a fresh server is started, then:
 * the server's peak RSS (``VmHWM``) and current RSS from ``/proc``.
 
 ``--cycles K``: on one server, K cycles of create datasource + policy, PUT N events (the first
-of ``--sizes``), delete both; the server's RSS after start and after each cycle.
+of ``--sizes``), delete both; the server's RSS after start and after each cycle, each taken once
+it has stopped changing (within 1 MiB for 2 s).
 
 The floor, measured in this process on the same body: ``json.loads`` of the body, flattening
 the events into row tuples, building a set of them. The decode alone is also printed, since a
@@ -171,6 +172,23 @@ def proc_status(pid: int) -> dict[str, int]:
             if key in ("VmRSS", "VmHWM"):
                 out[key] = int(value.split()[0]) // 1024
     return out
+
+
+def settled_rss(pid: int, quiet: float = 2.0, limit: float = 15.0) -> tuple[int, float]:
+    """The RSS (MiB) once it has stayed within 1 MiB for ``quiet`` seconds (work the server
+    finishes after answering: the deleted tables freed, the allocator's trimmer run), and how
+    long that took; at most ``limit`` seconds."""
+    t0 = time.monotonic()
+    rss = proc_status(pid)["VmRSS"]
+    since = t0
+    while time.monotonic() - t0 < limit:
+        time.sleep(0.25)
+        now = proc_status(pid)["VmRSS"]
+        if abs(now - rss) > 1:
+            rss, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+    return rss, time.monotonic() - t0
 
 
 class Reader(threading.Thread):
@@ -335,8 +353,7 @@ def cycles(n: int, k: int, args: argparse.Namespace) -> None:
         assert server.proc is not None
         pid = server.proc.pid
         c = Client(server.port)
-        time.sleep(1)
-        start = proc_status(pid)["VmRSS"]
+        start, _ = settled_rss(pid)
         after = []
         for _ in range(k):
             c.json("POST", "/v1/data-sources", {
@@ -349,9 +366,9 @@ def cycles(n: int, k: int, args: argparse.Namespace) -> None:
             timed_put(c, server.port, body, expected)
             c.json("DELETE", "/v1/policies/perf")
             c.json("DELETE", "/v1/data-sources/doctor")
-            time.sleep(1)
-            after.append(proc_status(pid)["VmRSS"])
-            print(f"  cycle {len(after)}: RSS {after[-1]} MiB", flush=True)
+            rss, waited = settled_rss(pid)
+            after.append(rss)
+            print(f"  cycle {len(after)}: RSS {rss} MiB (settled in {waited:.1f} s)", flush=True)
         print(f"cycles of create + PUT {n} + delete: RSS {start} MiB after start, after each "
               f"cycle: {', '.join(map(str, after))} MiB; peak "
               f"{proc_status(pid)['VmHWM']} MiB", flush=True)

@@ -79,16 +79,20 @@ def _decode(text: str) -> list[tuple[Any, ...]]:
 
 
 def _write_base(conn: Connection, ds_id: str, tablename: str, text: str) -> None:
+    # The (big) text is an execution parameter, never a value of the statement: SQLAlchemy's
+    # compiled-statement cache keeps the first statement of each shape, values and all, for
+    # the life of the process.
     where = (dstabledata.c.ds_id == ds_id, dstabledata.c.tablename == tablename)
+    update = dstabledata.update().where(*where)
     # MySQL dialects count matched (not changed) rows, so rowcount says whether the row exists.
-    if conn.execute(dstabledata.update().where(*where).values(tabledata=text)).rowcount:
+    if conn.execute(update, {"tabledata": text}).rowcount:
         return
     try:
-        conn.execute(dstabledata.insert().values(ds_id=ds_id, tablename=tablename,
-                                                 tabledata=text))
+        conn.execute(dstabledata.insert(),
+                     {"ds_id": ds_id, "tablename": tablename, "tabledata": text})
     except sa_exc.IntegrityError:
         # Another transaction inserted it in between: ours is the newer data.
-        conn.execute(dstabledata.update().where(*where).values(tabledata=text))
+        conn.execute(update, {"tabledata": text})
 
 
 def _journal_state(conn: Connection, ds_id: str, tablename: str) -> tuple[int, int]:
@@ -143,9 +147,9 @@ def store_change(conn: Connection, ds_id: str, tablename: str, *,
         return _store_full(conn, ds_id, tablename, rows, last_seq)
     if not change:
         return last_seq
-    conn.execute(dstabledeltas.insert().values(
-        ds_id=ds_id, tablename=tablename, seq=last_seq + 1, nrows=change,
-        added=_encode(added), removed=_encode(removed)))
+    conn.execute(dstabledeltas.insert(), {
+        "ds_id": ds_id, "tablename": tablename, "seq": last_seq + 1, "nrows": change,
+        "added": _encode(added), "removed": _encode(removed)})
     return last_seq + 1
 
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from congress.cmd import allocator
+from congress.cmd import allocator, launch
 
 pytestmark = pytest.mark.skipif(not allocator.available(), reason="needs glibc's malloc")
 
@@ -60,13 +60,16 @@ REEXEC = (
     "print('start', os.environ.get('PYTHONMALLOC'), os.getpid(), flush=True)\n"
     "from congress.cmd import allocator, launch\n"
     "launch.reexec_on_system_malloc()\n"
-    "print('running', allocator.python_allocator(), os.getpid(), sys.argv[1:], flush=True)\n")
+    "print('running', allocator.python_allocator(), os.getpid(), sys.argv[1:], flush=True)\n"
+    "print('tunables', os.environ.get('GLIBC_TUNABLES'), flush=True)\n")
 
 
-def _run_reexec(env_value: str | None) -> list[list[str]]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONMALLOC"}
+def _run_reexec(env_value: str | None, tunables: str | None = None) -> list[list[str]]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONMALLOC", "GLIBC_TUNABLES")}
     if env_value is not None:
         env["PYTHONMALLOC"] = env_value
+    if tunables is not None:
+        env["GLIBC_TUNABLES"] = tunables
     out = subprocess.run([sys.executable, "-c", REEXEC, "--node-id", "x"], env=env,
                          capture_output=True, text=True, check=True).stdout
     return [line.split(" ", 3) for line in out.splitlines()]
@@ -75,14 +78,60 @@ def _run_reexec(env_value: str | None) -> list[list[str]]:
 def test_reexec_runs_the_same_command_again_on_malloc():
     lines = _run_reexec(None)
     assert [line[:2] for line in lines] == [["start", "None"], ["start", "malloc"],
-                                            ["running", "malloc"]]
+                                            ["running", "malloc"],
+                                            ["tunables", "glibc.malloc.tcache_count=1"]]
     assert lines[0][2] == lines[1][2] == lines[2][2]       # exec: the same process
     assert lines[2][3] == "['--node-id', 'x']"             # the same arguments
 
 
 def test_reexec_leaves_an_allocator_named_by_the_environment():
     lines = _run_reexec("pymalloc")
-    assert [line[:2] for line in lines] == [["start", "pymalloc"], ["running", "pymalloc"]]
+    assert [line[:2] for line in lines] == [["start", "pymalloc"], ["running", "pymalloc"],
+                                            ["tunables", "None"]]
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("", "glibc.malloc.tcache_count=1"),
+    ("glibc.malloc.check=0", "glibc.malloc.check=0:glibc.malloc.tcache_count=1"),
+    ("glibc.malloc.tcache_count=4", "glibc.malloc.tcache_count=4"),
+])
+def test_reexec_adds_the_tcache_count_to_other_tunables(given, expected):
+    assert launch.with_tcache_tunable(given) == expected
+    assert _run_reexec(None, given)[-1] == ["tunables", expected]
+
+
+TCACHE = """
+import ctypes, os
+from congress.cmd import allocator, launch
+launch.reexec_on_system_malloc()
+libc = allocator._LIBC
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+
+def freed_blocks():
+    blocks = [libc.malloc(1000) for _ in range(20)]     # a size Python itself hardly asks for
+    in_use = libc.mallinfo2().uordblks
+    for b in blocks:
+        libc.free(b)
+    return round((in_use - libc.mallinfo2().uordblks) / 1008)
+
+libc.free(libc.malloc(5000))    # ctypes' first calls leave objects behind: not in the count
+print(allocator.tcache_count(), max(freed_blocks() for _ in range(5)))
+"""
+
+
+@pytest.mark.parametrize("tunables, count, freed", [(None, "1", range(18, 20)),
+                                                  ("", "7", range(12, 14))])
+def test_the_per_thread_cache_keeps_one_freed_block_per_size(tunables, count, freed):
+    """Blocks in a thread's cache still count as in use (malloc cannot return them): of 20
+    freed 1000-byte blocks, 19 are really freed with the server's tunable, 13 with glibc's
+    default of seven (one fewer if the interpreter took one of the size meanwhile)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONMALLOC", "GLIBC_TUNABLES")}
+    if tunables is not None:        # PYTHONMALLOC given: no re-execution, tunables as they are
+        env.update(PYTHONMALLOC="malloc", GLIBC_TUNABLES=tunables)
+    out = subprocess.run([sys.executable, "-c", TCACHE], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out[0] == count and int(out[1]) in freed, out
 
 
 FASTBINS = """

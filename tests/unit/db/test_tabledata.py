@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import sys
+
 import pytest
 
 from congress import exceptions
@@ -57,6 +60,32 @@ def test_a_big_table_is_encoded_in_batches(db, monkeypatch, n):
     tabledata.store_table(db, "ds", "t", rows)
     assert tabledata.get_table(db, "ds", "t") == [tuple(r) for r in rows]
     assert tabledata._encode(rows) == tabledata._util.dumps(rows)
+
+
+def test_the_stored_text_is_not_kept_after_the_write(db, monkeypatch):
+    """The encoded table (megabytes for a big push) is freed once written: SQLAlchemy's
+    compiled-statement cache keeps the first statement of each shape, so the text must be an
+    execution parameter, not a value inside the statement. The insert and the update of a
+    stored table, and a journal entry."""
+    texts: list[str] = []
+
+    def encode(rows):
+        texts.append(tabledata._util.dumps([list(r) for r in rows]))
+        return texts[-1]
+
+    monkeypatch.setattr(tabledata, "_encode", encode)
+    rows = [(f"r{i}",) for i in range(1000)]
+    seq = tabledata.store_change(db, "ds", "t", rows=rows, added=rows, removed=[],
+                                 known_seq=None)                      # inserts
+    seq = tabledata.store_change(db, "ds", "t", rows=rows[1:], added=[], removed=rows[:1],
+                                 known_seq=None)                      # updates
+    seq = tabledata.store_change(db, "ds", "t", rows=rows[:-1], added=rows[:1],
+                                 removed=rows[-1:], known_seq=seq)    # journals
+    assert len(texts) == 4 and seq == 3
+    gc.collect()
+    # what is left: the list, the loop's variable and getrefcount's argument
+    assert [sys.getrefcount(t) for t in texts] == [3] * 4
+    assert sorted(tabledata.get_table(db, "ds", "t")) == sorted(rows[:-1])
 
 
 def test_store_joins_caller_transaction(db):
