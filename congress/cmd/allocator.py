@@ -30,15 +30,17 @@ create / PUT / delete cycles"), with no Python object retained. Three things bri
   ``PYTHONMALLOC`` only when it starts, so ``congress-server`` sets it and executes itself
   again, before importing anything else, unless the environment already names one
   (``PYTHONMALLOC=pymalloc`` keeps CPython's).
-* The per-thread cache: glibc keeps up to seven freed blocks of each small size (up to
-  1032 bytes) per thread for that thread's next allocations. They count as in use, the trimmer
-  cannot return them or the pages they sit in, and each of the server's ~30 long-lived threads
-  fills its cache a little more whenever its work takes a new turn: the server grew by
-  ~0.4 MiB per create / PUT 100k / delete cycle (+8 MiB over 20, still +10 after 60). With one
-  block per size (``glibc.malloc.tcache_count=1``) the cycles leave ~0.1 MiB each and the
-  pushes run as fast; with none, pushes ran 20-40 % slower. It is a ``GLIBC_TUNABLES`` setting,
-  read only when a program starts: the re-execution sets it with ``PYTHONMALLOC`` (and the
-  systemd units beside it), unless ``GLIBC_TUNABLES`` sets a count already.
+* The per-thread caches: glibc keeps up to seven freed blocks of each size up to 1032 bytes per
+  thread, for that thread's next allocations. They count as in use, the trimmer cannot return
+  them or the pages they pin, and each of the server's ~30 long-lived threads filled its cache a
+  little more whenever its work took a new turn: the server grew by ~0.4 MiB per create / PUT
+  100k / delete cycle (+8 MiB over 20, +10 over 60). Caching blocks of up to 128 bytes only
+  (``glibc.malloc.tcache_max=128``: most Python objects, where the cache pays) it grew by
+  1-2 MiB over 20 cycles, with pushes as fast. One block per size of every size
+  (``tcache_count=1``) bounded it as well but made a one-row-changed 300k push 20-25 % slower;
+  no cache at all, pushes 20-40 % slower. It is a ``GLIBC_TUNABLES`` setting, read only when a
+  program starts: the re-execution sets it with ``PYTHONMALLOC`` (and the systemd units beside
+  it), unless ``GLIBC_TUNABLES`` sets up the caches already.
 
 Not about memory given back but about malloc's speed with Python objects on it,
 :func:`disable_fastbins` turns off the fast bins, whose all-at-once merging slowed big JSON
@@ -93,13 +95,14 @@ def python_allocator() -> str:
     return os.environ.get("PYTHONMALLOC") or "pymalloc"
 
 
-def tcache_count() -> str:
-    """The per-thread cache's count as ``GLIBC_TUNABLES`` sets it, or glibc's default (7)."""
+def tcache_max() -> str:
+    """The largest block (bytes) the per-thread caches keep, as ``GLIBC_TUNABLES`` sets it, or
+    glibc's default (1032)."""
     for item in os.environ.get("GLIBC_TUNABLES", "").split(":"):
         name, _, value = item.partition("=")
-        if name == "glibc.malloc.tcache_count":
+        if name == "glibc.malloc.tcache_max":
             return value
-    return "7"
+    return "1032"
 
 
 def available() -> bool:

@@ -13,9 +13,9 @@ import sys
 
 #: the allocator ``congress-server`` runs Python objects on, unless PYTHONMALLOC says otherwise
 SERVER_PYTHONMALLOC = "malloc"
-#: glibc's per-thread cache of freed blocks: one block per size instead of seven (why in
-#: :mod:`congress.cmd.allocator`), unless GLIBC_TUNABLES names a count already
-SERVER_TCACHE_TUNABLE = "glibc.malloc.tcache_count=1"
+#: glibc's per-thread caches of freed blocks: for blocks of up to 128 bytes instead of 1032 (why
+#: in :mod:`congress.cmd.allocator`), unless GLIBC_TUNABLES sets the caches up already
+SERVER_TCACHE_TUNABLE = "glibc.malloc.tcache_max=128"
 
 
 def _glibc() -> bool:
@@ -27,16 +27,16 @@ def _glibc() -> bool:
 
 
 def with_tcache_tunable(tunables: str) -> str:
-    """``GLIBC_TUNABLES`` with :data:`SERVER_TCACHE_TUNABLE` added, unless it sets the
-    per-thread cache's count already (colon-separated ``name=value`` pairs)."""
-    if "glibc.malloc.tcache_count=" in tunables:
+    """``GLIBC_TUNABLES`` with :data:`SERVER_TCACHE_TUNABLE` added, unless it sets up the
+    per-thread caches already (any ``glibc.malloc.tcache_*``; colon-separated pairs)."""
+    if "glibc.malloc.tcache_" in tunables:
         return tunables
     return f"{tunables}:{SERVER_TCACHE_TUNABLE}" if tunables else SERVER_TCACHE_TUNABLE
 
 
 def reexec_on_system_malloc() -> None:
-    """Execute this same command again with ``PYTHONMALLOC=malloc`` and a one-block per-thread
-    cache in ``GLIBC_TUNABLES`` (same process id, same environment otherwise), unless
+    """Execute this same command again with ``PYTHONMALLOC=malloc`` and per-thread caches of
+    small blocks only in ``GLIBC_TUNABLES`` (same process id, same environment otherwise), unless
     ``PYTHONMALLOC`` is set already or malloc is not glibc's. Returns only when nothing was
     done or the exec failed."""
     if os.environ.get("PYTHONMALLOC") or not sys.executable or not _glibc():

@@ -345,10 +345,10 @@ def setup_allocator(conf: cfg.ConfigOpts) -> allocator.Trimmer | None:
     allocated from."""
     if not allocator.available():
         return None
-    LOG.info("Python objects on %s; at most %s malloc arenas, no fast bins, %s cached freed "
-             "blocks per size and thread; trim after %s MiB freed",
+    LOG.info("Python objects on %s; at most %s malloc arenas, no fast bins, thread caches for "
+             "blocks up to %s bytes; trim after %s MiB freed",
              allocator.python_allocator(), conf.malloc_arena_max or "glibc's default number of",
-             allocator.tcache_count(), conf.malloc_trim_threshold or "(never)")
+             allocator.tcache_max(), conf.malloc_trim_threshold or "(never)")
     if conf.malloc_arena_max and threading.active_count() > 1:
         LOG.warning("malloc_arena_max set after %d threads started",
                     threading.active_count() - 1)

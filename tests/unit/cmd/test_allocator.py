@@ -79,7 +79,7 @@ def test_reexec_runs_the_same_command_again_on_malloc():
     lines = _run_reexec(None)
     assert [line[:2] for line in lines] == [["start", "None"], ["start", "malloc"],
                                             ["running", "malloc"],
-                                            ["tunables", "glibc.malloc.tcache_count=1"]]
+                                            ["tunables", "glibc.malloc.tcache_max=128"]]
     assert lines[0][2] == lines[1][2] == lines[2][2]       # exec: the same process
     assert lines[2][3] == "['--node-id', 'x']"             # the same arguments
 
@@ -91,11 +91,12 @@ def test_reexec_leaves_an_allocator_named_by_the_environment():
 
 
 @pytest.mark.parametrize("given, expected", [
-    ("", "glibc.malloc.tcache_count=1"),
-    ("glibc.malloc.check=0", "glibc.malloc.check=0:glibc.malloc.tcache_count=1"),
+    ("", "glibc.malloc.tcache_max=128"),
+    ("glibc.malloc.check=0", "glibc.malloc.check=0:glibc.malloc.tcache_max=128"),
     ("glibc.malloc.tcache_count=4", "glibc.malloc.tcache_count=4"),
+    ("glibc.malloc.tcache_max=64", "glibc.malloc.tcache_max=64"),
 ])
-def test_reexec_adds_the_tcache_count_to_other_tunables(given, expected):
+def test_reexec_adds_the_tcache_limit_to_other_tunables(given, expected):
     assert launch.with_tcache_tunable(given) == expected
     assert _run_reexec(None, given)[-1] == ["tunables", expected]
 
@@ -116,22 +117,23 @@ def freed_blocks():
     return round((in_use - libc.mallinfo2().uordblks) / 1008)
 
 libc.free(libc.malloc(5000))    # ctypes' first calls leave objects behind: not in the count
-print(allocator.tcache_count(), max(freed_blocks() for _ in range(5)))
+print(allocator.tcache_max(), max(freed_blocks() for _ in range(5)))
 """
 
 
-@pytest.mark.parametrize("tunables, count, freed", [(None, "1", range(18, 20)),
-                                                  ("", "7", range(12, 14))])
-def test_the_per_thread_cache_keeps_one_freed_block_per_size(tunables, count, freed):
+@pytest.mark.parametrize("tunables, limit, freed", [(None, "128", range(19, 21)),
+                                                  ("", "1032", range(12, 14))])
+def test_the_per_thread_cache_keeps_no_big_freed_blocks(tunables, limit, freed):
     """Blocks in a thread's cache still count as in use (malloc cannot return them): of 20
-    freed 1000-byte blocks, 19 are really freed with the server's tunable, 13 with glibc's
-    default of seven (one fewer if the interpreter took one of the size meanwhile)."""
+    freed 1000-byte blocks, all are really freed with the server's tunable, 13 with glibc's
+    default (seven blocks of each size up to 1032 bytes; one fewer freed if the interpreter
+    took a block of the size meanwhile)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONMALLOC", "GLIBC_TUNABLES")}
     if tunables is not None:        # PYTHONMALLOC given: no re-execution, tunables as they are
         env.update(PYTHONMALLOC="malloc", GLIBC_TUNABLES=tunables)
     out = subprocess.run([sys.executable, "-c", TCACHE], env=env, capture_output=True,
                          text=True, check=True).stdout.split()
-    assert out[0] == count and int(out[1]) in freed, out
+    assert out[0] == limit and int(out[1]) in freed, out
 
 
 FASTBINS = """
