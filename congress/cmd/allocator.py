@@ -30,17 +30,15 @@ create / PUT / delete cycles"), with no Python object retained. Three things bri
   ``PYTHONMALLOC`` only when it starts, so ``congress-server`` sets it and executes itself
   again, before importing anything else, unless the environment already names one
   (``PYTHONMALLOC=pymalloc`` keeps CPython's).
-* The per-thread caches: glibc keeps up to seven freed blocks of each size up to 1032 bytes per
-  thread, for that thread's next allocations. They count as in use, the trimmer cannot return
-  them or the pages they pin, and each of the server's ~30 long-lived threads filled its cache a
-  little more whenever its work took a new turn: the server grew by ~0.4 MiB per create / PUT
-  100k / delete cycle (+8 MiB over 20, +10 over 60). Caching blocks of up to 128 bytes only
-  (``glibc.malloc.tcache_max=128``: most Python objects, where the cache pays) it grew by
-  1-2 MiB over 20 cycles, with pushes as fast. One block per size of every size
-  (``tcache_count=1``) bounded it as well but made a one-row-changed 300k push 20-25 % slower;
-  no cache at all, pushes 20-40 % slower. It is a ``GLIBC_TUNABLES`` setting, read only when a
-  program starts: the re-execution sets it with ``PYTHONMALLOC`` (and the systemd units beside
-  it), unless ``GLIBC_TUNABLES`` sets up the caches already.
+* Not done by default, the per-thread caches: glibc keeps up to seven freed blocks of each size
+  up to 1032 bytes per thread, for that thread's next allocations. They count as in use, the
+  trimmer cannot return them or the pages they pin, and each of the server's ~30 long-lived
+  threads fills its cache a little more whenever its work takes a new turn: the server grows by
+  ~7 MiB over 20 create / PUT 100k / delete cycles, less with each cycle. Caching blocks of up
+  to 128 bytes only (``GLIBC_TUNABLES=glibc.malloc.tcache_max=128``, read when a program
+  starts) it grew by 1-2 MiB, but decoding, indexing and encoding a big push ran 5-10 % slower
+  (one block per size, ``tcache_count=1``: as much slower, and a one-row change to a 300k-row
+  table 20-25 %). The start-up log line says the limit in use.
 
 Not about memory given back but about malloc's speed with Python objects on it,
 :func:`disable_fastbins` turns off the fast bins, whose all-at-once merging slowed big JSON

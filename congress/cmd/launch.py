@@ -13,9 +13,6 @@ import sys
 
 #: the allocator ``congress-server`` runs Python objects on, unless PYTHONMALLOC says otherwise
 SERVER_PYTHONMALLOC = "malloc"
-#: glibc's per-thread caches of freed blocks: for blocks of up to 128 bytes instead of 1032 (why
-#: in :mod:`congress.cmd.allocator`), unless GLIBC_TUNABLES sets the caches up already
-SERVER_TCACHE_TUNABLE = "glibc.malloc.tcache_max=128"
 
 
 def _glibc() -> bool:
@@ -26,23 +23,13 @@ def _glibc() -> bool:
         return False
 
 
-def with_tcache_tunable(tunables: str) -> str:
-    """``GLIBC_TUNABLES`` with :data:`SERVER_TCACHE_TUNABLE` added, unless it sets up the
-    per-thread caches already (any ``glibc.malloc.tcache_*``; colon-separated pairs)."""
-    if "glibc.malloc.tcache_" in tunables:
-        return tunables
-    return f"{tunables}:{SERVER_TCACHE_TUNABLE}" if tunables else SERVER_TCACHE_TUNABLE
-
-
 def reexec_on_system_malloc() -> None:
-    """Execute this same command again with ``PYTHONMALLOC=malloc`` and per-thread caches of
-    small blocks only in ``GLIBC_TUNABLES`` (same process id, same environment otherwise), unless
-    ``PYTHONMALLOC`` is set already or malloc is not glibc's. Returns only when nothing was
-    done or the exec failed."""
+    """Execute this same command again with ``PYTHONMALLOC=malloc`` (same process id, same
+    environment otherwise), unless ``PYTHONMALLOC`` is set already or malloc is not glibc's.
+    Returns only when nothing was done or the exec failed."""
     if os.environ.get("PYTHONMALLOC") or not sys.executable or not _glibc():
         return
     os.environ["PYTHONMALLOC"] = SERVER_PYTHONMALLOC
-    os.environ["GLIBC_TUNABLES"] = with_tcache_tunable(os.environ.get("GLIBC_TUNABLES", ""))
     try:
         os.execv(sys.executable, list(sys.orig_argv))
     except OSError as exc:  # pragma: no cover - e.g. the interpreter was replaced underneath
