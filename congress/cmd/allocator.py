@@ -34,7 +34,7 @@ create / PUT / delete cycles"), with no Python object retained. Three things bri
   up to 1032 bytes per thread, for that thread's next allocations. They count as in use, the
   trimmer cannot return them or the pages they pin, and each of the server's ~30 long-lived
   threads fills its cache a little more whenever its work takes a new turn: the server grows by
-  ~7 MiB over 20 create / PUT 100k / delete cycles, less with each cycle. Caching blocks of up
+  7-8 MiB over 20 create / PUT 100k / delete cycles, less with each cycle. Caching blocks of up
   to 128 bytes only (``GLIBC_TUNABLES=glibc.malloc.tcache_max=128``, read when a program
   starts) it grew by 1-2 MiB, but decoding, indexing and encoding a big push ran 5-10 % slower
   (one block per size, ``tcache_count=1``: as much slower, and a one-row change to a 300k-row
