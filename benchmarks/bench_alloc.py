@@ -1,8 +1,9 @@
 """The bulk work of a push under one malloc setting: what glibc's tunables cost.
 
-Times, in this process, the allocation-heavy steps a big push makes the server do: ``json.loads``
-of an N-event body, the events as row tuples, two sets of rows and their difference (a
-one-row change), and the rows encoded for the database (``congress.db.tabledata._encode``).
+Times, in this process, the allocation-heavy steps a big push makes the server do:
+``json.loads`` of an N-event body, the events as the driver's row tuples
+(``bench_push.flatten``), two sets of rows and their difference (a one-row change), and the
+rows encoded for the database (``congress.db.tabledata._encode``).
 malloc is set up as ``congress-server`` sets it (one arena, no fast bins); run it under
 ``PYTHONMALLOC=malloc`` with the ``GLIBC_TUNABLES`` to compare, alternating settings, e.g.::
 
@@ -25,14 +26,14 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from benchmarks.bench_push import make_events  # noqa: E402
+from benchmarks.bench_push import flatten, make_events  # noqa: E402
 from congress.cmd import allocator  # noqa: E402
 from congress.db import tabledata  # noqa: E402
 
 
 def bulk_work(body: str) -> None:
     events = json.loads(body)
-    rows = [tuple(str(v) for v in e.values()) for e in events]
+    rows = flatten(events)
     known = set(rows)
     changed = set(rows[1:])
     assert len(known - changed) == 1

@@ -36,9 +36,9 @@ create / PUT / delete cycles"), with no Python object retained. Three things bri
   threads fills its cache a little more whenever its work takes a new turn: the server grows by
   7-8 MiB over 20 create / PUT 100k / delete cycles, less with each cycle. Caching blocks of up
   to 128 bytes only (``GLIBC_TUNABLES=glibc.malloc.tcache_max=128``, read when a program
-  starts) it grew by 1-2 MiB, but decoding, indexing and encoding a big push ran 5-10 % slower
-  (one block per size, ``tcache_count=1``: as much slower, and a one-row change to a 300k-row
-  table 20-25 %). The start-up log line says the limit in use.
+  starts) it grew by 1-2 MiB, but full 300k-row pushes ran up to ~10 % slower (one block per
+  size, ``tcache_count=1``: a one-row change to a 300k-row table 20-25 % slower). The
+  start-up log line says the limit in use.
 
 Not about memory given back but about malloc's speed with Python objects on it,
 :func:`disable_fastbins` turns off the fast bins, whose all-at-once merging slowed big JSON
