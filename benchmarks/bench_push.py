@@ -3,7 +3,7 @@ REST API of a real all-in-one ``congress-server`` (SQLite by default, MariaDB wi
 each figure also given as a multiple of the *floor* measured in the same run.
 
 Run: ``.venv/bin/python benchmarks/bench_push.py [--sizes 10000,100000,300000] [--runs 3]
-[--mysql] [--no-persist] [--profile DIR]``
+[--mysql] [--no-persist] [--profile DIR] [--cycles K] [--set KEY=VALUE ...]``
 
 Workload: a ``doctor`` datasource (``persist_data`` on unless ``--no-persist``) and a policy
 ``perf`` with a join and a negation over its ``events`` table::
@@ -35,6 +35,9 @@ it has stopped changing (within 1 MiB for 2 s).
 The floor, measured in this process on the same body: ``json.loads`` of the body, flattening
 the events into row tuples, building a set of them. The decode alone is also printed, since a
 one-row-changed PUT cannot cost less than decoding its body.
+
+``--set KEY=VALUE`` puts a ``[DEFAULT]`` option into the server's config file (e.g.
+``--set api_threads=2``).
 
 ``--profile DIR`` samples the server with py-spy during each PUT (``DIR/<N>-<phase>.txt``), if
 py-spy is installed.
@@ -307,7 +310,7 @@ def one_run(n: int, args: argparse.Namespace, events: list[dict[str, Any]],
         from tests.functional.harness import create_database
         db_name, db_url = create_database("congress_bench")
     server = CongressProcess(workdir, node_id="benchpush", db_url=db_url,
-                             extra={"DEFAULT": {"datasource_sync_period": 0}})
+                             extra=server_options(args))
     body = json.dumps(events).encode()
     body_changed = json.dumps(changed).encode()
     out: dict[str, Any] = {"bytes": len(body)}
@@ -345,6 +348,15 @@ def one_run(n: int, args: argparse.Namespace, events: list[dict[str, Any]],
     return out
 
 
+def server_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The server's config: no datasource sync loop, plus ``--set`` options ([DEFAULT])."""
+    options: dict[str, Any] = {"datasource_sync_period": 0}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        options[key.strip()] = value.strip()
+    return {"DEFAULT": options}
+
+
 def cycles(n: int, k: int, args: argparse.Namespace) -> None:
     """``k`` cycles of: create the datasource and the policy, PUT ``n`` events until derived,
     delete both; the server's RSS after each (does memory come back?)."""
@@ -352,8 +364,7 @@ def cycles(n: int, k: int, args: argparse.Namespace) -> None:
     expected = expected_alerts(events)
     body = json.dumps(events).encode()
     workdir = tempfile.mkdtemp(prefix="congress-bench-push-")
-    server = CongressProcess(workdir, node_id="benchpush",
-                             extra={"DEFAULT": {"datasource_sync_period": 0}})
+    server = CongressProcess(workdir, node_id="benchpush", extra=server_options(args))
     try:
         server.start(timeout=120)
         assert server.proc is not None
@@ -396,6 +407,9 @@ def main() -> int:
     ap.add_argument("--cycles", type=int, metavar="K",
                     help="instead: K cycles of create + PUT (the first size) + delete on one "
                          "server, its RSS after each")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a [DEFAULT] option of the server's config file (repeatable), "
+                         "e.g. --set api_threads=4")
     args = ap.parse_args()
     if args.cycles:
         cycles(int(args.sizes.split(",")[0]), args.cycles, args)

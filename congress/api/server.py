@@ -6,7 +6,9 @@
   ``max_simultaneous_requests`` open connections;
 * ``tcp_keepalive`` / ``tcp_keepidle`` set on accepted sockets;
 * waitress refuses bodies over twice ``max_request_body_size`` (+1 MiB) itself, before reading
-  them; smaller excesses reach the app, which answers 413 with the error envelope.
+  them; smaller excesses reach the app, which answers 413 with the error envelope;
+* a worker thread that served a long request (a big push, the delete of a big datasource)
+  hands its place to a fresh thread and ends: :class:`RecyclingDispatcher`.
 """
 
 from __future__ import annotations
@@ -14,13 +16,109 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from typing import Any
 
 import waitress
+from waitress import task as waitress_task
 from waitress import trigger as waitress_trigger
 from waitress import wasyncore
 
 LOG = logging.getLogger(__name__)
+
+RECYCLE_AFTER = 0.1  # seconds: a request this long retires the worker thread that served it
+
+
+class RecyclingDispatcher(waitress_task.ThreadedTaskDispatcher):
+    """waitress's pool of worker threads, in which a worker makes way for a fresh thread after
+    a request of ``recycle_after`` seconds or more, and all of them do on :meth:`retire_idle`.
+
+    Why: glibc's malloc keeps, per thread, up to seven freed blocks of each size up to 1032
+    bytes for that thread's next allocations (the thread cache). The server runs on malloc
+    (PYTHONMALLOC, see :mod:`congress.cmd.allocator`), so every Python object is such a block.
+    A worker that decoded a big push, freed a big table or served the first requests after,
+    is left with its cache holding blocks from all over the freed heap; they count as in use,
+    and the pages they sit on cannot be given back. Each of the 16 workers does so in turn,
+    whichever picks up the request: 20 create / PUT 100k / delete cycles grew the server by
+    6-7 MiB with 16 workers, by 2 MiB with 2 (benchmarks/RESULTS.md). A thread's cache is
+    emptied into the heap when the thread ends, so a worker that did long work retires
+    (starting a thread costs some 100 us, nothing beside a request of 100 ms), and the
+    trimmer, after big frees, has them all retire before it trims (:meth:`retire_idle`).
+
+    The pool's size and bookkeeping stay waitress's (its ``handler_thread``, unchanged from 2.1
+    to 3.0, is followed here): the successor takes the same number, the same place in
+    ``threads`` and the active slot; a shutdown in progress ends a thread instead.
+    """
+
+    def __init__(self, recycle_after: float = RECYCLE_AFTER) -> None:
+        super().__init__()
+        self.recycle_after = recycle_after
+        self.recycled = 0     # threads retired so far (for tests)
+        self.generation = 0   # threads started in an earlier generation retire
+        self._workers: dict[int, tuple[threading.Thread, int]] = {}
+
+    def start_new_thread(self, target: Any, thread_no: int) -> None:
+        t = threading.Thread(target=target, name=f"waitress-{thread_no}", args=(thread_no,),
+                             daemon=True)
+        self._workers[thread_no] = (t, self.generation)   # under self.lock, or before serving
+        t.start()
+
+    def retire_idle(self, timeout: float = 0.5) -> int:
+        """Replace every worker by a fresh thread, if none is serving a request; wait up to
+        ``timeout`` seconds for them to have ended (their caches are back in malloc's heap
+        then). Called before a trim, after big frees. The number of threads that ended.
+
+        Not while a request is served: starting 16 threads takes 3-4 ms, but 50-70 ms while
+        another thread keeps the interpreter busy (a push being absorbed), and a request that
+        arrives meanwhile would wait for them."""
+        with self.lock:
+            if self.active_count > 0 or self.queue:
+                return 0
+            old = [t for t, _ in self._workers.values()]
+            self.generation += 1
+            self.queue_cv.notify_all()
+        deadline = time.monotonic() + timeout
+        for t in old:
+            t.join(max(0.0, deadline - time.monotonic()))
+        return sum(not t.is_alive() for t in old)
+
+    def handler_thread(self, thread_no: int) -> None:
+        with self.lock:
+            generation = self._workers[thread_no][1]
+        while True:
+            with self.lock:
+                while (not self.queue and self.stop_count == 0
+                       and generation == self.generation):
+                    self.active_count -= 1          # idle while waiting
+                    self.queue_cv.wait()
+                    self.active_count += 1
+                if self.stop_count > 0:             # the pool shrinks or shuts down
+                    self.active_count -= 1
+                    self.stop_count -= 1
+                    self.threads.discard(thread_no)
+                    self._workers.pop(thread_no, None)
+                    self.thread_exit_cv.notify()
+                    return
+                if generation != self.generation:
+                    self._hand_over(thread_no)
+                    return
+                task = self.queue.popleft()
+            started = time.monotonic()
+            try:
+                task.service()
+            except BaseException:  # noqa: BLE001 (as waitress: a task never ends the worker)
+                self.logger.exception("Exception when servicing %r", task)
+            if time.monotonic() - started >= self.recycle_after:
+                with self.lock:
+                    if self.stop_count == 0:        # else leave through the shutdown path
+                        self._hand_over(thread_no)
+                        return
+
+    def _hand_over(self, thread_no: int) -> None:
+        """Start this thread's successor (under ``self.lock``): the same number, the same
+        place in ``threads`` and in the active count."""
+        self.recycled += 1
+        self.start_new_thread(self.handler_thread, thread_no)
 
 
 def _socket_options(conf: Any) -> list[tuple[int, int, int]]:
@@ -38,18 +136,25 @@ class Server:
     def __init__(self, conf: Any, app: Any) -> None:
         self._map: dict[int, Any] = {}
         threads = max(1, min(conf.api_threads, conf.max_simultaneous_requests))
-        self._server = waitress.create_server(
-            app,
-            map=self._map,
-            host=conf.bind_host,
-            port=conf.bind_port,
-            threads=threads,
-            connection_limit=max(conf.max_simultaneous_requests, threads),
-            max_request_body_size=2 * conf.max_request_body_size + 1024 * 1024,
-            ident="congress",
-            asyncore_use_poll=True,          # select() cannot watch descriptors >= 1024
-            clear_untrusted_proxy_headers=False,
-        )
+        self.dispatcher = RecyclingDispatcher()
+        self.dispatcher.set_thread_count(threads)
+        try:
+            self._server = waitress.create_server(
+                app,
+                map=self._map,
+                host=conf.bind_host,
+                port=conf.bind_port,
+                threads=threads,
+                _dispatcher=self.dispatcher,
+                connection_limit=max(conf.max_simultaneous_requests, threads),
+                max_request_body_size=2 * conf.max_request_body_size + 1024 * 1024,
+                ident="congress",
+                asyncore_use_poll=True,          # select() cannot watch descriptors >= 1024
+                clear_untrusted_proxy_headers=False,
+            )
+        except BaseException:
+            self.dispatcher.shutdown(timeout=1)  # its threads are started already
+            raise
         # applied by waitress to every accepted connection (not a create_server argument)
         self._server.adj.socket_options = _socket_options(conf)
         listen = getattr(self._server, "effective_listen", None)
@@ -125,7 +230,20 @@ class Server:
             finally:
                 done.set()
 
-        trigger.pull_trigger(thunk)
+        try:
+            trigger.pull_trigger(thunk)
+        except OSError as e:
+            # the trigger's pipe is gone (seen rarely at stop, EBADF): the loop cannot be
+            # woken, so the work is done here unless the loop took it meanwhile
+            with trigger.lock:
+                queued = thunk in trigger.thunks
+                if queued:
+                    trigger.thunks.remove(thunk)
+            if queued:
+                LOG.warning("Congress API event loop cannot be woken (%s; trigger closed: %s):"
+                            " stopping from this thread", e, getattr(trigger, "_closed", "?"))
+                fn()
+                return
         if not done.wait(timeout):
             LOG.warning("Congress API event loop did not answer within %.0f s", timeout)
 

@@ -30,15 +30,19 @@ create / PUT / delete cycles"), with no Python object retained. Three things bri
   ``PYTHONMALLOC`` only when it starts, so ``congress-server`` sets it and executes itself
   again, before importing anything else, unless the environment already names one
   (``PYTHONMALLOC=pymalloc`` keeps CPython's).
-* Not done by default, the per-thread caches: glibc keeps up to seven freed blocks of each size
-  up to 1032 bytes per thread, for that thread's next allocations. They count as in use, the
-  trimmer cannot return them or the pages they pin, and each of the server's ~30 long-lived
-  threads fills its cache a little more whenever its work takes a new turn: the server grows by
-  7-8 MiB over 20 create / PUT 100k / delete cycles, less with each cycle. Caching blocks of up
-  to 128 bytes only (``GLIBC_TUNABLES=glibc.malloc.tcache_max=128``, read when a program
-  starts) it grew by 1-2 MiB, but full 300k-row pushes ran up to ~10 % slower (one block per
-  size, ``tcache_count=1``: a one-row change to a 300k-row table 20-25 % slower). The
-  start-up log line says the limit in use.
+* The per-thread caches: glibc keeps up to seven freed blocks of each size up to 1032 bytes
+  per thread, for that thread's next allocations. They count as in use, the trimmer cannot
+  return them or the pages they pin, and only a thread's end empties its cache into the heap.
+  The API's 16 worker threads, whichever served a big push or the delete of a big table, kept
+  such blocks from all over the freed heap: the server grew by 6-7 MiB over 20 create / PUT
+  100k / delete cycles. So a worker that served a long request hands over to a fresh thread,
+  and before it trims the trimmer has every API worker do so (``before_trim``;
+  :class:`congress.api.server.RecyclingDispatcher`): +2 MiB over the 20 cycles, flat after
+  the eighth. Limiting the caches themselves (``GLIBC_TUNABLES=glibc.malloc.tcache_max=128``,
+  read when a program starts) would cover the other threads too, but made full 300k-row
+  pushes up to ~10 % slower (one block per size, ``tcache_count=1``: a one-row change to a
+  300k-row table 20-25 % slower); it is the operator's opt-in. The start-up log line says the
+  limit in use.
 
 Not about memory given back but about malloc's speed with Python objects on it,
 :func:`disable_fastbins` turns off the fast bins, whose all-at-once merging slowed big JSON
@@ -53,6 +57,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from congress import gcpause
@@ -146,7 +151,10 @@ AFTER_WORK = 0.1
 
 class Trimmer:
     """A daemon thread that calls :func:`trim` when ``threshold`` more bytes lie free in
-    malloc's heaps than after the previous trim, checking every ``interval`` seconds."""
+    malloc's heaps than after the previous trim, checking every ``interval`` seconds.
+
+    ``before_trim``: functions called first (in this thread), to free more before the trim:
+    the API's worker threads retire, which empties their malloc caches into the heap."""
 
     def __init__(self, threshold: int, interval: float = 1.0) -> None:
         self.threshold = threshold
@@ -154,6 +162,7 @@ class Trimmer:
         self.trims = 0
         #: the last check waited for bulk work in progress
         self.deferred = False
+        self.before_trim: list[Callable[[], Any]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._base = free_bytes()
@@ -184,6 +193,11 @@ class Trimmer:
         if free - self._base < self.threshold:
             return False
         t0 = time.perf_counter()
+        for hook in self.before_trim:
+            try:
+                hook()
+            except Exception:  # noqa: BLE001 (the trim goes on)
+                LOG.exception("before-trim hook %r failed", hook)
         trim()
         self.trims += 1
         self._base = free_bytes()

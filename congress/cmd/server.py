@@ -258,6 +258,13 @@ class ServerNode:
             self.api_server = serve(conf, self.inflight)
         LOG.info("node %s ready", node_id)
 
+    def retire_idle_workers(self) -> None:
+        """The API's worker threads make way for fresh ones (their malloc caches go back to
+        the heap; called by the trimmer before it trims)."""
+        api = self.api_server
+        if api is not None and api.serving:
+            api.dispatcher.retire_idle()
+
     def health(self) -> dict[str, Any]:
         """What the watchdog and the status file report: is this node serving?"""
         node = self.node
@@ -369,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     memory.watch_collections()
     sys.setswitchinterval(conf.switch_interval)
     server = ServerNode(conf)
+    if trimmer is not None:
+        trimmer.before_trim.append(server.retire_idle_workers)
     reload = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:

@@ -153,3 +153,148 @@ def test_stop_while_a_request_is_served_lets_it_finish(tmp_path) -> None:
     finally:
         threading.excepthook = previous_hook
     assert errors == []
+
+
+def test_a_worker_that_served_a_long_request_hands_over_to_a_fresh_thread(tmp_path) -> None:
+    """Memory (issue 15): a worker thread's malloc cache is given back only when the thread
+    ends, so one that served a long request ends and a new thread takes its place; short
+    requests keep their thread; the pool keeps its size and still shuts down."""
+    import threading
+    import time
+
+    from congress.api.server import RECYCLE_AFTER, Server
+
+    served_by: list[threading.Thread] = []
+
+    def app(environ, start_response):
+        served_by.append(threading.current_thread())
+        if environ["PATH_INFO"] == "/slow":
+            time.sleep(RECYCLE_AFTER + 0.05)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    conf = make_conf(tmp_path, bind_host="127.0.0.1", bind_port=0, api_threads=2)
+    srv = Server(conf, app)
+    srv.start()
+    dispatcher = srv.dispatcher
+
+    def get(path: str) -> None:
+        with urllib.request.urlopen(f"{srv.url}{path}", timeout=10) as response:
+            assert response.read() == b"ok"
+
+    try:
+        for _ in range(5):
+            get("/fast")
+        assert dispatcher.recycled == 0
+        assert all(t.is_alive() for t in served_by)
+
+        get("/slow")
+        slow_thread = served_by[-1]
+        slow_thread.join(5)
+        assert not slow_thread.is_alive()               # it ended ...
+        assert dispatcher.recycled == 1
+        assert dispatcher.threads == {0, 1}             # ... and its number lives on
+        deadline = time.monotonic() + 5
+        while dispatcher.active_count != 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert dispatcher.active_count == 0             # both workers idle, none lost
+        alive = [t for t in threading.enumerate() if t.name == slow_thread.name]
+        assert len(alive) == 1 and alive[0] is not slow_thread
+
+        for path in ("/fast", "/slow", "/fast", "/fast"):
+            get(path)
+        assert dispatcher.recycled == 2
+        assert all(served_by[i].is_alive() for i in (-1, -2))
+    finally:
+        srv.stop()
+    assert not dispatcher.threads
+    for t in served_by:
+        t.join(5)
+        assert not t.is_alive()
+
+
+def test_retire_idle_replaces_every_worker_and_the_pool_serves_on(tmp_path) -> None:
+    """Before a trim (after big frees) every worker thread makes way for a fresh one, so the
+    blocks cached in the old threads go back to malloc's heap and can be trimmed; not
+    while a request is being served."""
+    import threading
+    import time
+
+    from congress.api.server import Server
+
+    served_by: list[threading.Thread] = []
+
+    def app(environ, start_response):
+        served_by.append(threading.current_thread())
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    conf = make_conf(tmp_path, bind_host="127.0.0.1", bind_port=0, api_threads=3)
+    srv = Server(conf, app)
+    srv.start()
+    dispatcher = srv.dispatcher
+    try:
+        old = [t for t, _ in dispatcher._workers.values()]
+        assert len(old) == 3
+        deadline = time.monotonic() + 5
+        while dispatcher.active_count and time.monotonic() < deadline:
+            time.sleep(0.01)                       # the threads just started, not yet idle
+        assert dispatcher.retire_idle(timeout=5) == 3
+        assert not any(t.is_alive() for t in old)
+        assert dispatcher.threads == {0, 1, 2}
+        new = [t for t, _ in dispatcher._workers.values()]
+        assert len(new) == 3 and not set(new) & set(old)
+        for _ in range(6):
+            with urllib.request.urlopen(f"{srv.url}/", timeout=10) as response:
+                assert response.read() == b"ok"
+        assert set(served_by) <= set(new)          # the fresh ones serve, and stay
+        assert all(t.is_alive() for t in new)
+
+        entered, release = threading.Event(), threading.Event()
+        busy_app_calls: list[bytes] = []
+
+        def hold(environ, start_response):
+            entered.set()
+            release.wait(10)
+            busy_app_calls.append(b"held")
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok"]
+
+        srv._server.application = hold
+        client = threading.Thread(target=lambda: urllib.request.urlopen(srv.url, timeout=10)
+                                  .read())
+        client.start()
+        assert entered.wait(5)
+        assert dispatcher.retire_idle(timeout=5) == 0   # a request is being served: not now
+        assert all(t.is_alive() for t in new)
+        release.set()
+        client.join(10)
+        assert busy_app_calls == [b"held"]
+    finally:
+        srv.stop()
+    assert not dispatcher.threads
+    assert not any(t.is_alive() for t in new)
+
+
+def test_stop_when_the_event_loop_cannot_be_woken(tmp_path, backend) -> None:
+    """If the trigger's pipe is gone (a rare EBADF at stop), stop() does the loop's work from
+    its own thread: no exception, the port and the threads released."""
+    import os
+
+    from waitress import trigger as waitress_trigger
+
+    conf = make_conf(tmp_path, bind_host="127.0.0.1", bind_port=0)
+    srv = serve(conf, create_app(conf, backend))
+    port = srv.port
+    with urllib.request.urlopen(f"{srv.url}/", timeout=5) as response:
+        assert response.status == 200
+    pipe = next(d for d in srv._map.values() if isinstance(d, waitress_trigger.trigger))
+    os.close(pipe.trigger)                        # its write end, as if closed under it
+    pipe.trigger = os.open(os.devnull, os.O_RDONLY)   # a descriptor that cannot be written
+    srv.stop()                                    # raised OSError (EBADF) before
+    assert not pipe.thunks                        # nothing left for a loop to run
+    srv._thread.join(5)
+    assert not srv._thread.is_alive()
+    assert not srv.dispatcher.threads
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0

@@ -45,6 +45,24 @@ def test_trimmer_returns_freed_holes_of_the_heap():
     del blocks
 
 
+def test_trimmer_calls_its_hooks_before_it_trims_and_only_then():
+    allocator.trim()
+    trimmer = allocator.Trimmer(threshold=16 * 2**20, interval=3600)
+    calls: list[int] = []
+
+    def failing_hook() -> None:
+        raise RuntimeError("a hook that fails does not stop the trim")
+
+    trimmer.before_trim += [lambda: calls.append(trimmer.trims), failing_hook]
+    blocks = [bytearray(b"x" * 65536) for _ in range(1024)]
+    assert trimmer.check() is False
+    assert calls == []                             # nothing to trim: no hook either
+    del blocks[::2]
+    assert trimmer.check() is True
+    assert calls == [0]                            # called once, before the trim counted
+    del blocks
+
+
 def test_trimmer_thread_stops():
     trimmer = allocator.Trimmer(threshold=2**40, interval=0.01)
     trimmer.start()
