@@ -37,9 +37,10 @@ create / PUT / delete cycles"), with no Python object retained. Three things bri
   such blocks from all over the freed heap: the server grew by 6-7 MiB over 20 create / PUT
   100k / delete cycles. So a worker that served a long request hands over to a fresh thread,
   and before it trims the trimmer has every API worker do so (``before_trim``;
-  :class:`congress.api.server.RecyclingDispatcher`): +2 MiB over the 20 cycles, flat after
-  the eighth. Limiting the caches themselves (``GLIBC_TUNABLES=glibc.malloc.tcache_max=128``,
-  read when a program starts) would cover the other threads too, but made full 300k-row
+  :class:`congress.api.server.RecyclingDispatcher`): +2 MiB over the 20 cycles, +3 over
+  60, none after the 31st. Limiting the caches themselves
+  (``GLIBC_TUNABLES=glibc.malloc.tcache_max=128``, read when a program starts) would cover
+  the other threads too, but made full 300k-row
   pushes up to ~10 % slower (one block per size, ``tcache_count=1``: a one-row change to a
   300k-row table 20-25 % slower); it is the operator's opt-in. The start-up log line says the
   limit in use.
