@@ -8,6 +8,7 @@ import logging
 import socket
 import urllib.error
 import urllib.request
+from typing import Any
 
 import pytest
 
@@ -155,16 +156,13 @@ def test_stop_while_a_request_is_served_lets_it_finish(tmp_path) -> None:
     assert errors == []
 
 
-def test_a_worker_that_served_a_long_request_hands_over_to_a_fresh_thread(tmp_path) -> None:
-    """Memory (issue 15): a worker thread's malloc cache is given back only when the thread
-    ends, so one that served a long request ends and a new thread takes its place; short
-    requests keep their thread; the pool keeps its size and still shuts down."""
+def _recording_server(tmp_path, threads: int, served_by: list) -> Any:
+    """A started Server whose app notes the thread serving each request; ``/slow`` takes
+    longer than the recycling threshold."""
     import threading
     import time
 
     from congress.api.server import RECYCLE_AFTER, Server
-
-    served_by: list[threading.Thread] = []
 
     def app(environ, start_response):
         served_by.append(threading.current_thread())
@@ -173,14 +171,30 @@ def test_a_worker_that_served_a_long_request_hands_over_to_a_fresh_thread(tmp_pa
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok"]
 
-    conf = make_conf(tmp_path, bind_host="127.0.0.1", bind_port=0, api_threads=2)
+    conf = make_conf(tmp_path, bind_host="127.0.0.1", bind_port=0, api_threads=threads)
     srv = Server(conf, app)
     srv.start()
+    return srv
+
+
+def _get_ok(url: str) -> None:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.read() == b"ok"
+
+
+def test_a_worker_that_served_a_long_request_hands_over_to_a_fresh_thread(tmp_path) -> None:
+    """Memory (issue 15): a worker thread's malloc cache is given back only when the thread
+    ends, so one that served a long request ends and a new thread takes its place; short
+    requests keep their thread; the pool keeps its size and still shuts down."""
+    import threading
+    import time
+
+    served_by: list[threading.Thread] = []
+    srv = _recording_server(tmp_path, 2, served_by)
     dispatcher = srv.dispatcher
 
     def get(path: str) -> None:
-        with urllib.request.urlopen(f"{srv.url}{path}", timeout=10) as response:
-            assert response.read() == b"ok"
+        _get_ok(f"{srv.url}{path}")
 
     try:
         for _ in range(5):
@@ -220,18 +234,8 @@ def test_retire_idle_replaces_every_worker_and_the_pool_serves_on(tmp_path) -> N
     import threading
     import time
 
-    from congress.api.server import Server
-
     served_by: list[threading.Thread] = []
-
-    def app(environ, start_response):
-        served_by.append(threading.current_thread())
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"ok"]
-
-    conf = make_conf(tmp_path, bind_host="127.0.0.1", bind_port=0, api_threads=3)
-    srv = Server(conf, app)
-    srv.start()
+    srv = _recording_server(tmp_path, 3, served_by)
     dispatcher = srv.dispatcher
     try:
         old = [t for t, _ in dispatcher._workers.values()]
@@ -245,8 +249,7 @@ def test_retire_idle_replaces_every_worker_and_the_pool_serves_on(tmp_path) -> N
         new = [t for t, _ in dispatcher._workers.values()]
         assert len(new) == 3 and not set(new) & set(old)
         for _ in range(6):
-            with urllib.request.urlopen(f"{srv.url}/", timeout=10) as response:
-                assert response.read() == b"ok"
+            _get_ok(f"{srv.url}/")
         assert set(served_by) <= set(new)          # the fresh ones serve, and stay
         assert all(t.is_alive() for t in new)
 
