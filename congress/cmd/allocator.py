@@ -40,10 +40,9 @@ create / PUT / delete cycles"), with no Python object retained. Three things bri
   :class:`congress.api.server.RecyclingDispatcher`): +2 MiB over the 20 cycles, +3 over
   60, none after the 31st. Limiting the caches themselves
   (``GLIBC_TUNABLES=glibc.malloc.tcache_max=128``, read when a program starts) would cover
-  the other threads too, but made full 300k-row
-  pushes up to ~10 % slower (one block per size, ``tcache_count=1``: a one-row change to a
-  300k-row table 20-25 % slower); it is the operator's opt-in. The start-up log line says the
-  limit in use.
+  the other threads too, but made full 300k-row pushes up to ~10 % slower (one block per
+  size, ``tcache_count=1``: a one-row change to a 300k-row table 20-25 % slower); it is the
+  operator's opt-in. The start-up log line says the limit in use.
 
 Not about memory given back but about malloc's speed with Python objects on it,
 :func:`disable_fastbins` turns off the fast bins, whose all-at-once merging slowed big JSON
@@ -193,12 +192,12 @@ class Trimmer:
         self._base = min(self._base, free)
         if free - self._base < self.threshold:
             return False
-        t0 = time.perf_counter()
         for hook in self.before_trim:
             try:
                 hook()
             except Exception:  # noqa: BLE001 (the trim goes on)
                 LOG.exception("before-trim hook %r failed", hook)
+        t0 = time.perf_counter()   # the trim alone (a hook may wait for threads to end)
         trim()
         self.trims += 1
         self._base = free_bytes()
