@@ -182,7 +182,7 @@ build_debs() {
     # Debian's python3 and tools, whatever this shell's PATH holds (pyenv, venvs)
     (cd "$src" && env PATH=/usr/sbin:/usr/bin:/sbin:/bin dpkg-buildpackage -us -uc) \
         > "$work/build.log" 2>&1 || {
-        tail -n 40 "$work/build.log"; log "build failed: $work/build.log"; return 1; }
+        tail -n 60 "$work/build.log" >&2; log "build failed: $work/build.log"; return 1; }
     rm -f "$out"/*.deb
     cp "$work"/*_"$version"_all.deb "$out"/
     (cd "$out" && dpkg-scanpackages --multiversion . /dev/null > Packages 2>/dev/null)

@@ -281,10 +281,10 @@ class Subscriptions:
                 self._fetch(st, hint=msg.node_id, reason=None)
             return
         if u.incarnation != st.incarnation:
-            alive, _ = self._node.source_status(st.publisher, st.table, st.source)
-            if alive and st.source is not None and msg.node_id != st.source[0]:
+            source = self._live_source(st)
+            if source is not None and msg.node_id != source:
                 LOG.debug("%s: ignoring instance on node %s, synced from live node %s",
-                          st.name, msg.node_id, st.source[0])
+                          st.name, msg.node_id, source)
                 return
             if u.is_snapshot:
                 self._apply_snapshot(st, msg)
@@ -305,6 +305,14 @@ class Subscriptions:
             self._drain(st)
             return
         self._buffer(st, msg)
+
+    def _live_source(self, st: _SubState) -> str | None:
+        """The node we synced from, if it is still there. (With two instances of one
+        publisher, e.g. while a datasource node takes over, we stay with ours while it lives.)"""
+        if st.source is None:
+            return None
+        alive, _ = self._node.source_status(st.publisher, st.table, st.source)
+        return st.source[0] if alive else None
 
     def _buffer(self, st: _SubState, msg: DataMsg) -> None:
         st.pending[(msg.update.incarnation, msg.update.seqnum)] = msg
@@ -415,6 +423,13 @@ class Subscriptions:
         if u.incarnation in st.retired:
             st.next_retry = now + self._node.heartbeat_interval
             return
+        source = self._live_source(st) if st.incarnation not in (None, u.incarnation) else None
+        if source is not None and msg.node_id != source:
+            # asked while our source seemed gone (not heard from yet), answered by the other
+            # instance: stay; a resync still wanted asks our source on the next tick
+            LOG.debug("%s: ignoring a snapshot from node %s, synced from live node %s",
+                      st.name, msg.node_id, source)
+            return
         if st.incarnation == u.incarnation:
             if u.seqnum < st.last:          # stale answer: we are further already
                 if st.want_snapshot:
@@ -439,7 +454,7 @@ class Subscriptions:
             if st.fetch_token is not None or now < st.next_retry:
                 continue
             if st.incarnation is None or st.resync_wanted:     # retry a failed fetch
-                self._fetch(st, reason=None)
+                self._fetch(st, hint=self._live_source(st), reason=None)
                 continue
             alive, advertised = self._node.source_status(st.publisher, st.table, st.source)
             if not alive:

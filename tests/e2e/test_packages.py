@@ -77,10 +77,11 @@ def save_times() -> None:
         json.dump(saved, f, indent=1)
 
 
-def _dev(*args: str) -> None:
+def _dev(*args: str, env: dict | None = None) -> str:
     proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "dev.sh"), *args],
-                          cwd=ROOT, text=True, capture_output=True)
-    assert proc.returncode == 0, f"dev.sh {' '.join(args)} failed:\n{proc.stderr[-4000:]}"
+                          cwd=ROOT, text=True, capture_output=True,
+                          env={**os.environ, **(env or {})})
+    assert proc.returncode == 0, f"dev.sh {' '.join(args)} failed:\n{proc.stderr[-8000:]}"
     return proc.stderr
 
 
@@ -95,8 +96,10 @@ def debs() -> Iterator[None]:
         with step("build packages (dev.sh debs, with unit tests and lintian)"):
             out = _dev("debs")
         assert "E: " not in out, out
-        with step(f"build previous version {PREV_VERSION} (no lintian)"):
-            _dev("debs", "--version", PREV_VERSION, "--out", PREV, "--no-lintian")
+        # the same code under another version number: its unit tests ran in the build above
+        with step(f"build previous version {PREV_VERSION} (no lintian, no unit tests)"):
+            _dev("debs", "--version", PREV_VERSION, "--out", PREV, "--no-lintian",
+                 env={"DEB_BUILD_OPTIONS": "nocheck"})
     yield
     log("lab step times: " + json.dumps(TIMES, indent=1))
 

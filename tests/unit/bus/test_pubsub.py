@@ -6,6 +6,7 @@ import threading
 import time
 
 from congress.bus import ResyncWanted, Service, TableUpdate
+from congress.bus.pubsub import DataMsg, Subscriptions
 
 from .conftest import FAST, Recorder, wait_until
 
@@ -301,6 +302,9 @@ def test_two_publishers_with_one_id_do_not_flap(make_node):
     p1, p2 = Publisher(), Publisher()
     a.register_service(p1)
     c.register_service(p2)
+    # once b knows both (before, it may sync from one and switch once when it has not heard
+    # of it yet: see test_a_snapshot_from_the_other_instance_is_ignored)
+    wait_until(lambda: b.nodes_for("pub") == ["a", "c"])
     p1.publish("t", [(1,)])
     p2.publish("t", [(2,)])
     sub = Recorder("sub")
@@ -317,6 +321,64 @@ def test_two_publishers_with_one_id_do_not_flap(make_node):
     time.sleep(0.3)
     assert sub.table("pub", "t") == mine_value
     assert {u.incarnation for _, _, u in sub.updates} == {mine.incarnation}
+
+
+class _TwoInstances:
+    """A subscriber's node (a ``SubscriptionHost``) that sees one publisher on nodes a and c;
+    its snapshots are answered by the node hinted at, else c, once the test lets them go."""
+
+    node_id = "b"
+    heartbeat_interval = heartbeat_timeout = 0.05
+    time_to_resub = 5.0
+
+    def __init__(self) -> None:
+        self.sub = Recorder("sub")
+        self.alive: set[str] = set()
+        self.hints: list[str | None] = []
+        self.answer = threading.Event()
+        self.answer.set()
+
+    def local_service(self, service_id):
+        return self.sub if service_id == "sub" else None
+
+    def fetch_snapshot(self, publisher_id, table, hint):
+        self.hints.append(hint)
+        assert self.answer.wait(5)
+        node = hint or "c"
+        snap = TableUpdate(True, rows(1 if node == "a" else 2), frozenset(), frozenset(), 0,
+                           "inc-" + node)
+        return DataMsg(publisher_id, table, node, "instance-" + node, snap)
+
+    def source_status(self, publisher_id, table, source):
+        alive = source is not None and source[0] in self.alive
+        return alive, None
+
+
+def test_a_snapshot_from_the_other_instance_is_ignored():
+    """Synced from c before hearing of it, a delta of the instance on a asks a for a
+    snapshot (c seems gone); c is heard of before the answer: the answer is ignored and the
+    resync asks c."""
+    host = _TwoInstances()
+    subs = Subscriptions(host)
+    subs.start()
+    try:
+        subs.add("sub", "pub", "t")
+        wait_until(lambda: host.sub.table("pub", "t") == rows(2))
+        host.answer.clear()
+        delta = TableUpdate(False, None, rows(3), frozenset(), 1, "inc-a")
+        subs.put_data(DataMsg("pub", "t", "a", "instance-a", delta))
+        wait_until(lambda: host.hints == [None, "a"])
+        host.alive = {"a", "c"}
+        host.answer.set()
+        wait_until(lambda: subs.tick() or host.hints == [None, "a", "c"])   # ticks, as a node's
+        for _ in range(5):
+            subs.tick()
+            time.sleep(0.02)
+    finally:
+        subs.stop()
+    assert host.sub.table("pub", "t") == rows(2)
+    assert {u.incarnation for _, _, u in host.sub.updates} == {"inc-c"}
+    assert host.hints == [None, "a", "c"]       # the resync done: no more asking
 
 
 def test_first_and_no_subscriber_hooks(make_node):
