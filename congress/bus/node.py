@@ -180,6 +180,12 @@ class Node(Rpc, Heartbeats, TableRouting):
     def get_service(self, service_id: str) -> Service | None:
         return self._services.get(service_id)
 
+    def renew_dispatcher(self, wait: float = 0.0) -> None:
+        """The thread that hands table updates to this node's subscribers (the policy
+        engine's big absorbing work) makes way for a fresh one between two updates (waiting
+        up to ``wait`` seconds for it to end)."""
+        self._subs.renew_thread(wait)
+
     # ================================================================== lifecycle
     def start(self) -> None:
         """Join the bus. Refuses with DuplicateNodeError if a live node already uses our id."""

@@ -136,6 +136,7 @@ class Subscriptions:
         self._lock = threading.Lock()
         self._index: dict[tuple[str, str], set[str]] = {}  # (publisher, table) -> subscribers
         self._thread: threading.Thread | None = None
+        self._thread_lock = threading.Lock()             # _thread and _pool
         self._pool: ThreadPoolExecutor | None = None
         self._tokens = itertools.count(1)
         # Test hook: return True to drop an incoming update (simulated message loss).
@@ -145,11 +146,11 @@ class Subscriptions:
     def start(self) -> None:
         self._queue = queue.SimpleQueue()
         self._states = {}
-        self._pool = ThreadPoolExecutor(self.FETCH_WORKERS,
-                                        thread_name_prefix=f"bus-{self._node.node_id}-fetch")
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name=f"bus-{self._node.node_id}-dispatch")
-        self._thread.start()
+        with self._thread_lock:
+            self._pool = ThreadPoolExecutor(self.FETCH_WORKERS,
+                                            thread_name_prefix=f"bus-{self._node.node_id}-fetch")
+            self._thread = self._dispatcher()
+            self._thread.start()
         with self._lock:
             keys = [(sub, pub, table) for (pub, table), subs in self._index.items()
                     for sub in subs]
@@ -157,14 +158,31 @@ class Subscriptions:
             self._queue.put(("sub", key))
 
     def stop(self) -> None:
-        thread, pool = self._thread, self._pool
-        self._thread = self._pool = None
+        with self._thread_lock:
+            thread, pool = self._thread, self._pool
+            self._thread = self._pool = None
         if thread is not None:
             self._queue.put(_STOP)
             if thread is not threading.current_thread():
                 thread.join(timeout=10)
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def renew_thread(self, wait: float = 0.0) -> None:
+        """The dispatcher thread makes way for a fresh one once it gets to this in its queue
+        (waiting up to ``wait`` seconds for it to end): a thread's malloc cache (blocks from
+        all over a big table's freed rows, which keep their pages from being trimmed) goes
+        back to the heap when the thread ends."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._queue.put(("renew",))
+        if wait and thread is not threading.current_thread():
+            thread.join(wait)
+
+    def _dispatcher(self) -> threading.Thread:
+        return threading.Thread(target=self._run, daemon=True,
+                                name=f"bus-{self._node.node_id}-dispatch")
 
     def add(self, subscriber: str, publisher: str, table: str) -> bool:
         """Record a subscription (and ask for a fresh snapshot). True if it is new."""
@@ -234,6 +252,13 @@ class Subscriptions:
             event = self._queue.get()
             if event is _STOP:
                 return
+            if event[0] == "renew":
+                with self._thread_lock:
+                    if self._thread is threading.current_thread():     # else: stopping
+                        self._thread = self._dispatcher()
+                        self._thread.start()
+                        return
+                continue
             try:
                 getattr(self, "_ev_" + event[0])(*event[1:])
             except Exception:

@@ -259,11 +259,14 @@ class ServerNode:
         LOG.info("node %s ready", node_id)
 
     def retire_idle_workers(self) -> None:
-        """The API's worker threads make way for fresh ones (their malloc caches go back to
-        the heap; called by the trimmer before it trims)."""
+        """The API's worker threads and the bus's dispatcher make way for fresh ones (their
+        malloc caches go back to the heap; called by the trimmer before it trims)."""
         api = self.api_server
         if api is not None and api.serving:
             api.dispatcher.retire_idle()
+        node = self.node
+        if node is not None and node.running:
+            node.renew_dispatcher(wait=0.5)
 
     def health(self) -> dict[str, Any]:
         """What the watchdog and the status file report: is this node serving?"""

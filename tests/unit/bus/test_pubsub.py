@@ -381,6 +381,45 @@ def test_a_snapshot_from_the_other_instance_is_ignored():
     assert host.hints == [None, "a", "c"]       # the resync done: no more asking
 
 
+def _dispatchers(node_id: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == f"bus-{node_id}-dispatch"]
+
+
+def _dispatcher(node_id: str) -> threading.Thread:
+    """The one (a thread that handed over may take a moment to end)."""
+    [thread] = wait_until(lambda: len(_dispatchers(node_id)) == 1 and _dispatchers(node_id))
+    return thread
+
+
+def test_the_dispatcher_thread_makes_way_for_a_fresh_one(make_node):
+    """Between two updates, in order, none lost; a stop after it ends the fresh thread."""
+    a = make_node("a")
+    pub = Publisher()
+    a.register_service(pub)
+    sub = Recorder("sub")
+    a.register_service(sub)
+    sub.subscribe("pub", "t")
+    pub.publish("t", [(0,)])
+    wait_until(lambda: sub.table("pub", "t") == rows(0))
+    first = _dispatcher("a")
+    a.renew_dispatcher(wait=5)
+    assert not first.is_alive()
+    second = _dispatcher("a")
+    assert second is not first
+    for i in range(1, 60):
+        pub.publish("t", [(i,)])
+        if i % 20 == 0:
+            a.renew_dispatcher()                  # queued behind the updates
+    wait_until(lambda: sub.table("pub", "t") == rows(59))
+    assert contiguous(sub.seqnums("pub", "t"))    # each delta once, in order
+    last = _dispatcher("a")
+    assert last is not second
+    a.stop()
+    assert not last.is_alive() and _dispatchers("a") == []
+    a.renew_dispatcher(wait=1)                    # stopped: nothing starts
+    assert _dispatchers("a") == []
+
+
 def test_first_and_no_subscriber_hooks(make_node):
     a, b = make_node("a"), make_node("b")
     pub = Publisher()
