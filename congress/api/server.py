@@ -27,6 +27,7 @@ from waitress import wasyncore
 LOG = logging.getLogger(__name__)
 
 RECYCLE_AFTER = 0.1  # seconds: a request this long retires the worker thread that served it
+RECV_BYTES = 64 * 1024  # bytes asked of the socket per read
 
 
 class RecyclingDispatcher(waitress_task.ThreadedTaskDispatcher):
@@ -148,6 +149,10 @@ class Server:
                 _dispatcher=self.dispatcher,
                 connection_limit=max(conf.max_simultaneous_requests, threads),
                 max_request_body_size=2 * conf.max_request_body_size + 1024 * 1024,
+                # a datasource's big push read in 64 KiB pieces, not waitress's 8 KiB: a 45 MB
+                # body in ~0.09 s instead of ~0.25 s of the I/O thread's loop (under malloc's
+                # mmap threshold: a small request's read costs no more)
+                recv_bytes=RECV_BYTES,
                 ident="congress",
                 asyncore_use_poll=True,          # select() cannot watch descriptors >= 1024
                 clear_untrusted_proxy_headers=False,

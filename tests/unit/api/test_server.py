@@ -301,3 +301,28 @@ def test_stop_when_the_event_loop_cannot_be_woken(tmp_path, backend) -> None:
     assert not srv.dispatcher.threads
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_a_big_body_is_read_in_big_pieces_and_arrives_whole(tmp_path) -> None:
+    import hashlib
+    import os
+
+    from congress.api.server import RECV_BYTES, Server
+
+    def app(environ, start_response):
+        body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [hashlib.sha256(body).hexdigest().encode()]
+
+    conf = make_conf(tmp_path, bind_host="127.0.0.1", bind_port=0, api_threads=2)
+    srv = Server(conf, app)
+    srv.start()
+    try:
+        assert srv._server.adj.recv_bytes == RECV_BYTES > 8192     # waitress's default: 8 KiB
+        body = os.urandom(5 * 2**20 + 12345)
+        conn = http.client.HTTPConnection(srv.host, srv.port, timeout=30)
+        conn.request("PUT", "/", body=body)
+        assert conn.getresponse().read() == hashlib.sha256(body).hexdigest().encode()
+        conn.close()
+    finally:
+        srv.stop()
