@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, islice
@@ -34,12 +33,6 @@ def _all_tuples(rows: frozenset[Any]) -> bool:
     return True
 
 
-#: big frozensets :func:`frozen_in_steps` built of tuples only (by id; weakly held): checked
-#: as they were built, in the rows' order, :func:`freeze_rows` need not read 300k rows again
-#: in the set's order (all over memory: ~0.1 s)
-_OF_TUPLES: weakref.WeakValueDictionary[int, Rows] = weakref.WeakValueDictionary()
-
-
 def frozen_in_steps(rows: Iterable[Row]) -> Rows:
     """``frozenset(rows)``, ``congress.steps.ROWS_PER_STEP`` rows per C call, so a big table
     does not hold the interpreter: the set is built from a chain of steps, whose generator runs
@@ -49,21 +42,27 @@ def frozen_in_steps(rows: Iterable[Row]) -> Rows:
     if isinstance(rows, (list, tuple)) and len(rows) <= steps.ROWS_PER_STEP:
         return frozenset(rows)
     kinds: set[type] = set()
+    widths: set[int] = set()
 
     def checked() -> Iterator[list[Row]]:
         for step in steps.in_steps(rows):
             kinds.update(map(type, step))
+            if kinds <= _TUPLE:     # (a row's type and length: one read of its header)
+                widths.update(map(len, step))
             yield step
 
     out = frozenset(chain.from_iterable(checked()))
-    if kinds <= _TUPLE:
-        _OF_TUPLES[id(out)] = out
+    if kinds <= _TUPLE and len(widths) == 1:
+        # checked as built, in the rows' order: freeze_rows and the engine's width check
+        # need not read the rows again in the set's order
+        steps.note_width(out, widths.pop())
     return out
 
 
 def freeze_rows(rows: Iterable[Any]) -> Rows:
     """Rows as a frozenset of tuples (lists, e.g. from JSON, become tuples)."""
-    if isinstance(rows, frozenset) and (_OF_TUPLES.get(id(rows)) is rows or _all_tuples(rows)):
+    if isinstance(rows, frozenset) and (steps.noted_width(rows) is not None
+                                        or _all_tuples(rows)):
         return rows
     return frozenset(tuple(r) for r in rows)
 

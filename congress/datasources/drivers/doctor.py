@@ -47,7 +47,10 @@ def _event_pattern() -> re.Pattern[str]:
     "status", "monitor", "monitor_event_id"), in that order and nothing else, every value a
     string without escapes; its groups are the event's row (what :func:`event_row` makes of
     the decoded event), whatever whitespace JSON puts between the tokens."""
-    ws = r"[ \t\n\r]*"
+    # possessive (Python >= 3.11): whitespace is never given back, as the token after it never
+    # starts with any; spares the engine its backtracking bookkeeping (100k events: 0.13 s
+    # of matching instead of 0.16)
+    ws = r"[ \t\n\r]*+"
     string = r'"([^"\\\x00-\x1f]*)"'      # a string without escapes (JSON: no raw controls)
 
     def member(key: str, value: str) -> str:
