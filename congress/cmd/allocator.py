@@ -154,7 +154,8 @@ class Trimmer:
     malloc's heaps than after the previous trim, checking every ``interval`` seconds.
 
     ``before_trim``: functions called first (in this thread), to free more before the trim:
-    the API's worker threads retire, which empties their malloc caches into the heap."""
+    the API's worker threads retire and the bus's dispatcher thread makes way for a fresh one,
+    which empties their malloc caches into the heap."""
 
     def __init__(self, threshold: int, interval: float = 1.0) -> None:
         self.threshold = threshold
