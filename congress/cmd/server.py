@@ -258,7 +258,7 @@ class ServerNode:
             self.api_server = serve(conf, self.inflight)
         LOG.info("node %s ready", node_id)
 
-    def retire_idle_workers(self) -> None:
+    def renew_threads(self) -> None:
         """The API's worker threads and the bus's dispatcher make way for fresh ones (their
         malloc caches go back to the heap; called by the trimmer before it trims)."""
         api = self.api_server
@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.setswitchinterval(conf.switch_interval)
     server = ServerNode(conf)
     if trimmer is not None:
-        trimmer.before_trim.append(server.retire_idle_workers)
+        trimmer.before_trim.append(server.renew_threads)
     reload = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
