@@ -121,7 +121,8 @@ core_opts = [
                     "default (8 per core). Only on glibc."),
     cfg.IntOpt("malloc_trim_threshold", default=32, min=0,
                help="Once this many more MiB lie free in malloc's heaps than after the last "
-                    "trim (after a delete, after a big push is absorbed ...), a background "
+                    "trim (after a delete, after a big push is absorbed ...), or are resident "
+                    "after bulk work, a background "
                     "thread returns the free pages to the system (malloc_trim). 0: never. "
                     "Only on glibc."),
     cfg.FloatOpt("switch_interval", default=0.001, min=0.0001, max=0.1,

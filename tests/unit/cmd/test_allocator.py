@@ -153,6 +153,26 @@ def test_trimmer_waits_while_bulk_work_is_in_progress():
     del blocks
 
 
+def test_trimmer_trims_what_bulk_work_reused_and_freed_while_it_waited():
+    """Work that takes free space, gives it back and ends between two checks leaves the free
+    bytes where they were, and the reused pages resident: the resident set tells."""
+    from congress import gcpause
+    keep = [bytearray(b"x" * 65536) for _ in range(1024)]
+    sentinel = bytearray(b"x" * 65536)         # holds the heap's top above the holes
+    del keep
+    allocator.trim()                           # 64 MiB of holes, free and not resident
+    trimmer = allocator.Trimmer(threshold=16 * 2**20, interval=3600)
+    with gcpause.paused(freeze=False):
+        blocks = [bytearray(b"x" * 65536) for _ in range(1024)]   # in the holes, resident
+        del blocks[::2]
+        assert trimmer.check() is False and trimmer.deferred
+    before = rss()
+    assert trimmer.check() is True             # the free bytes alone: 32 MiB fewer than at start
+    assert before - rss() >= 16 * 2**20
+    assert trimmer.check() is False            # once
+    del blocks, sentinel
+
+
 def test_trimmer_thread_checks_soon_after_bulk_work():
     from congress import gcpause
     allocator.trim()
