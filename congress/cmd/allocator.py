@@ -202,7 +202,8 @@ class Trimmer:
         self._stop.set()
 
     def check(self) -> bool:
-        """Trim if enough became free since the last trim; True if it trimmed.
+        """Trim if enough became free since the last trim (or, after bulk work held the
+        checks off, resident); True if it trimmed.
 
         Not while bulk work is in progress (a push being decoded or stored, an engine batch:
         :func:`congress.gcpause.pauses`): both calls walk malloc's free lists holding its
