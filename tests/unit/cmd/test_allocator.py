@@ -15,9 +15,7 @@ from congress.cmd import allocator
 pytestmark = pytest.mark.skipif(not allocator.available(), reason="needs glibc's malloc")
 
 
-def rss() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+rss = allocator.resident_bytes
 
 
 def test_limit_arenas_is_accepted():
