@@ -507,6 +507,29 @@ def failover_diagnostics(nodes: list[Host]) -> str:
     return "\n".join(out)
 
 
+# Debian's hook that tells maintainer scripts whether they may start a service (exit 101: no)
+POLICY_RC_D = "/usr/sbin/policy-rc.d"
+NO_CLUSTER_START = """#!/bin/sh
+case "$1" in corosync*|pacemaker*) exit 101 ;; esac
+exit 0
+"""
+
+
+def cluster_start_diagnostics(nodes: list[Host]) -> str:
+    """What systemd, corosync and pacemaker said on each host (a start that did not finish)."""
+    out = []
+    for h in nodes:
+        for cmd in (["systemctl", "list-jobs", "--no-pager"],
+                    ["systemctl", "status", "--no-pager", "corosync", "pacemaker"],
+                    ["journalctl", "--no-pager", "-n", "80", "-u", "corosync", "-u", "pacemaker"]):
+            try:
+                text = h.out(cmd, check=False, timeout=30)
+            except Exception as e:  # noqa: BLE001 (diagnostics only: never hide the failure)
+                text = f"({type(e).__name__}: {e})"
+            out.append(f"--- {h.name}: {' '.join(cmd)}\n{text}")
+    return "\n".join(out)
+
+
 def _parallel(fn, hosts: list[Host]) -> None:
     errors: list[BaseException] = []
 
@@ -534,8 +557,15 @@ def test_pacemaker_failover(debs):
 
         def setup_node(h: Host) -> None:
             apt_setup(h, "/debs")
+            # corosync and pacemaker start first with the cluster's configuration, not with
+            # Debian's one-node default: restarting them while pacemaker was still joining the
+            # default cluster once hung a CI run for the whole 300 s of the step
+            h.write(POLICY_RC_D, NO_CLUSTER_START, mode=0o755)
             apt_install(h, "congress-pe", "congress-dsd", "pacemaker", "corosync",
                         "resource-agents")
+            h.run(["rm", "-f", POLICY_RC_D])
+            state = h.out(["systemctl", "is-active", "pacemaker"], check=False).strip()
+            assert state != "active", f"pacemaker started at install: {state}"
             configure_cluster(h, "db")
 
         with step("4. install MariaDB+RabbitMQ on db; congress-pe, congress-dsd, corosync, "
@@ -560,8 +590,12 @@ def test_pacemaker_failover(debs):
             for h in nodes:
                 h.write("/etc/corosync/authkey", key, mode=0o400)
                 h.write("/etc/corosync/corosync.conf", corosync_conf(nodes))
-            _parallel(lambda h: h.run("systemctl restart corosync && "
-                                      "systemctl restart pacemaker", timeout=300), nodes)
+            try:
+                _parallel(lambda h: h.run("systemctl start corosync pacemaker", timeout=180),
+                          nodes)
+            except subprocess.TimeoutExpired:
+                log(cluster_start_diagnostics(nodes))
+                raise
             wait_for("2 nodes online", lambda: "Online: [ n1 n2 ]" in n1.out(
                 ["crm_mon", "-1"], check=False), 120)
             n1.run("crm_attribute --type crm_config --name stonith-enabled --update false")
