@@ -122,9 +122,8 @@ core_opts = [
     cfg.IntOpt("malloc_trim_threshold", default=32, min=0,
                help="Once this many more MiB lie free in malloc's heaps than after the last "
                     "trim (after a delete, after a big push is absorbed ...), or are resident "
-                    "after bulk work, a background "
-                    "thread returns the free pages to the system (malloc_trim). 0: never. "
-                    "Only on glibc."),
+                    "while at least as many lie free, a background thread returns the free "
+                    "pages to the system (malloc_trim). 0: never. Only on glibc."),
     cfg.FloatOpt("switch_interval", default=0.001, min=0.0001, max=0.1,
                  help="Seconds a busy Python thread runs before it yields the interpreter "
                       "to a waiting one (sys.setswitchinterval; Python's default is 0.005). "

@@ -167,12 +167,14 @@ class Trimmer:
     malloc's heaps than after the previous trim (or than the least seen since), checking
     every ``interval`` seconds.
 
-    The free bytes alone missed work that allocated and freed entirely while bulk work held the
-    trimmer off (a push absorbed and its datasource deleted at once): the free bytes were back
-    where they had been at the last check, but the pages the work had reused stayed resident
-    (one cycle in twenty of ``bench_push.py --cycles`` ended 70 MiB up). So after such a
-    stretch the resident set counts too: ``threshold`` more resident bytes than the least seen
-    since the last trim trims as well.
+    The free bytes alone miss work that allocates and frees entirely between two checks (a
+    push absorbed and its datasource deleted within a second, or while bulk work held the
+    checks off): the free bytes are back where the last check saw them (they count the pages a
+    trim gave back as free too), but the pages the work reused stay resident (cycles of
+    ``bench_push.py --cycles`` ended 70-105 MiB up). So the resident set counts too:
+    ``threshold`` more resident bytes than the least seen since the last trim trims as well,
+    when at least ``threshold`` bytes lie free (live data that grows the process, with little
+    free, does not trim at every check).
 
     ``before_trim``: functions called first (in this thread), to free more before the trim:
     the API's worker threads retire and the bus's dispatcher thread makes way for a fresh one,
@@ -189,8 +191,6 @@ class Trimmer:
         self._thread: threading.Thread | None = None
         self._base = free_bytes()
         self._rss_base = resident_bytes()
-        #: a check was deferred since the last one that was not
-        self._held_off = False
 
     def start(self) -> None:
         if _LIBC is None or self._thread is not None:
@@ -202,8 +202,8 @@ class Trimmer:
         self._stop.set()
 
     def check(self) -> bool:
-        """Trim if enough became free since the last trim (or, after bulk work held the
-        checks off, resident); True if it trimmed.
+        """Trim if enough became free, or resident with enough free, since the last trim;
+        True if it trimmed.
 
         Not while bulk work is in progress (a push being decoded or stored, an engine batch:
         :func:`congress.gcpause.pauses`): both calls walk malloc's free lists holding its
@@ -212,15 +212,13 @@ class Trimmer:
         trims what it freed: the thread checks every :data:`AFTER_WORK` seconds until then."""
         self.deferred = bool(gcpause.pauses())
         if self.deferred:
-            self._held_off = True
             return False
         free, rss = free_bytes(), resident_bytes()
         # what was free and then reused does not count: the bases follow the figures down
         self._base = min(self._base, free)
-        grown = rss - self._rss_base if self._held_off else 0
         self._rss_base = min(self._rss_base, rss)
-        self._held_off = False
-        if free - self._base < self.threshold and grown < self.threshold:
+        if free - self._base < self.threshold and (
+                rss - self._rss_base < self.threshold or free < self.threshold):
             return False
         for hook in self.before_trim:
             try:

@@ -171,6 +171,43 @@ def test_trimmer_trims_what_bulk_work_reused_and_freed_while_it_waited():
     del blocks, sentinel
 
 
+def test_trimmer_trims_what_work_reused_and_freed_between_two_checks():
+    """No bulk work held the checks off: a push absorbed and its datasource deleted within a
+    second of each other leave the free bytes where the last check saw them (a trim counts
+    what it gave back as free too) and the reused pages resident."""
+    keep = [bytearray(b"x" * 65536) for _ in range(1024)]
+    sentinel = bytearray(b"x" * 65536)         # holds the heap's top above the holes
+    del keep
+    allocator.trim()                           # 64 MiB of holes, free and not resident
+    trimmer = allocator.Trimmer(threshold=16 * 2**20, interval=3600)
+    assert trimmer.check() is False            # free, but no more than at start
+    blocks = [bytearray(b"x" * 65536) for _ in range(1024)]   # in the holes, resident
+    del blocks
+    before = rss()
+    assert trimmer.check() is True
+    assert before - rss() >= 16 * 2**20
+    assert trimmer.check() is False            # once
+    del sentinel
+
+
+def test_trimmer_counts_the_resident_set_only_with_enough_free(monkeypatch):
+    """Live data that grows the process, with little free, does not trim at every check."""
+    mib = 2**20
+    figures = {"free": 1 * mib, "rss": 100 * mib}
+    monkeypatch.setattr(allocator, "free_bytes", lambda: figures["free"])
+    monkeypatch.setattr(allocator, "resident_bytes", lambda: figures["rss"])
+    monkeypatch.setattr(allocator, "trim", lambda: True)
+    trimmer = allocator.Trimmer(threshold=16 * mib, interval=3600)
+    figures["rss"] = 200 * mib                 # a big table loaded: resident, nothing free
+    assert trimmer.check() is False
+    figures["free"] = 15 * mib                 # less than the threshold free
+    assert trimmer.check() is False
+    figures["free"] = 16 * mib
+    assert trimmer.check() is True
+    assert trimmer.check() is False            # the bases follow the trim
+    assert trimmer.trims == 1
+
+
 def test_trimmer_thread_checks_soon_after_bulk_work():
     from congress import gcpause
     allocator.trim()
