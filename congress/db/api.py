@@ -352,6 +352,25 @@ def connection_or_database(
     return decorate
 
 
+#: a bound value at least this long (characters) is big (see :func:`bound_big_value`)
+BIG_VALUE = 1 << 20
+
+_CLOSE_AT_CHECKIN = "congress_close_at_checkin"
+
+
+def bound_big_value(conn: Connection) -> None:
+    """Say that a statement of ``conn`` bound a big value (a stored table's text): on SQLite,
+    the connection is closed when it goes back to the pool, and the next use opens a new one.
+
+    pysqlite keeps each connection's last 128 statements prepared, and SQLite keeps the values
+    last bound to a statement until it runs again (a reset does not clear them): each pooled
+    connection that had stored a 100k-row table held a copy of its 10 MB text (two after an
+    insert) for as long as it lived. Other databases keep nothing; an in-memory SQLite
+    database lives in its one connection, which stays."""
+    if conn.dialect.name == "sqlite":
+        conn.info[_CLOSE_AT_CHECKIN] = True
+
+
 # ---------------------------------------------------------------------- SQLite details
 def _sqlite_is_memory(url: Any) -> bool:
     database = url.database
@@ -404,7 +423,8 @@ def _install_sqlite_hooks(engine: Engine, *, wal: bool, busy_timeout: float) -> 
     pysqlite otherwise starts transactions lazily before the first write, so reads earlier in a
     transaction would not be part of it. Write transactions use ``BEGIN IMMEDIATE``: they take
     the write lock at once (waiting up to the busy timeout) instead of failing when a read
-    lock must be upgraded.
+    lock must be upgraded. A file's connection that bound a big value is closed when it goes
+    back to the pool (:func:`bound_big_value`).
     """
 
     @event.listens_for(engine, "connect")
@@ -422,6 +442,12 @@ def _install_sqlite_hooks(engine: Engine, *, wal: bool, busy_timeout: float) -> 
                     LOG.warning("Cannot switch SQLite to WAL mode: %s", exc)
         finally:
             cursor.close()
+
+    if wal:     # a file: its connections can be closed
+        @event.listens_for(engine, "checkin")
+        def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+            if record.info.pop(_CLOSE_AT_CHECKIN, False):
+                record.invalidate()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import sys
 
 import pytest
 
 from congress import exceptions
-from congress.db import tabledata
+from congress.db import api, migration, tabledata
 
 
 def test_store_get_replace(db):
@@ -86,6 +88,29 @@ def test_the_stored_text_is_not_kept_after_the_write(db, monkeypatch):
     # what is left: the list, the loop's variable and getrefcount's argument
     assert [sys.getrefcount(t) for t in texts] == [3] * 4
     assert sorted(tabledata.get_table(db, "ds", "t")) == sorted(rows[:-1])
+
+
+def test_sqlite_keeps_no_copy_of_a_big_stored_text(tmp_path):
+    """pysqlite keeps a connection's statements prepared, and SQLite the values last bound to
+    them: each pooled connection that had stored a big table held a copy of its text. The
+    connection that bound a big value is closed when it goes back to the pool."""
+    lib = ctypes.CDLL(ctypes.util.find_library("sqlite3"))     # the library pysqlite uses
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+    database = api.Database(f"sqlite:///{tmp_path}/congress.db")
+    migration.ensure_schema(database)
+    rows = [(f"row-{i:07d}", "x" * 40) for i in range(40000)]
+    added = [(f"new-{i:07d}", "y" * 40) for i in range(20000)]
+    assert len(tabledata._encode(added)) >= api.BIG_VALUE
+    before = lib.sqlite3_memory_used()
+    tabledata.store_table(database, "ds", "t", rows)                 # inserts: 2.3 MB
+    seq = tabledata.store_table(database, "ds", "t", rows[1:])       # updates
+    seq = tabledata.store_change(database, "ds", "t", rows=rows[1:] + added, added=added,
+                                 removed=[], known_seq=2)            # a 1.2 MB journal entry
+    held = lib.sqlite3_memory_used() - before
+    assert seq == 3
+    assert held < 512 * 1024, f"SQLite still holds {held} bytes"
+    assert sorted(tabledata.get_table(database, "ds", "t")) == sorted(rows[1:] + added)
+    database.dispose()
 
 
 def test_store_joins_caller_transaction(db):
