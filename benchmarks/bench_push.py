@@ -22,8 +22,8 @@ For each N and each run a fresh server is started, then:
   ``alert`` matched (the first poll after the answer, including that read);
 * ``one_changed``: a PUT of the same N events with one row changed (one alerting host's "down"
   event becomes "up", so ``alert`` loses that host), measured the same way;
-* while each PUT runs, a second client reads a 1-row policy table in a loop: the latency of those
-  reads (p50 / p99 / max) says whether the API stays responsive;
+* while each PUT runs, a second client, in a process of its own, reads a 1-row policy table in
+  a loop: the latency of those reads (p50 / p99 / max) says whether the API stays responsive;
 * the time the server spent in garbage collections during each PUT (its
   ``congress_gc_pause_seconds`` metric);
 * the server's peak RSS (``VmHWM``) and current RSS from ``/proc``.
@@ -48,6 +48,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -55,7 +56,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from typing import Any
 
@@ -200,26 +200,50 @@ def settled_rss(pid: int, quiet: float = 2.0, limit: float = 15.0) -> tuple[int,
     return rss, time.monotonic() - t0
 
 
-class Reader(threading.Thread):
-    """Reads a 1-row table in a loop until stopped; keeps the latencies."""
+def _read_loop(port: int, path: str, halt: Any, ready: Any, out: Any) -> None:
+    client = Client(port)
+    latencies: list[float] = []
+    errors = 0
+    while not halt.is_set():
+        t0 = time.perf_counter()
+        status, _, _ = client.request("GET", path)
+        latencies.append(time.perf_counter() - t0)
+        if status != 200:
+            errors += 1
+        ready.set()
+        time.sleep(0.005)
+    client.close()
+    out.send((latencies, errors))
+
+
+class Reader:
+    """Reads a 1-row table in a loop until halted, in a process of its own, and keeps the
+    latencies. (A thread of this process measured this process too: while the main thread
+    decoded a big response, the reader's requests waited for the interpreter, up to 120 ms
+    that the server's own log did not show.)"""
 
     def __init__(self, port: int, path: str) -> None:
-        super().__init__(daemon=True)
-        self.client = Client(port)
-        self.path = path
+        ctx = multiprocessing.get_context("spawn")
+        self.halt = ctx.Event()
+        self._ready = ctx.Event()
+        self._results, out = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_read_loop, daemon=True,
+                                 args=(port, path, self.halt, self._ready, out))
         self.latencies: list[float] = []
         self.errors = 0
-        self.halt = threading.Event()
 
-    def run(self) -> None:
-        while not self.halt.is_set():
-            t0 = time.perf_counter()
-            status, _, _ = self.client.request("GET", self.path)
-            self.latencies.append(time.perf_counter() - t0)
-            if status != 200:
-                self.errors += 1
-            time.sleep(0.005)
-        self.client.close()
+    def start(self) -> None:
+        """Returns once the first read has been answered."""
+        self._proc.start()
+        deadline = time.monotonic() + 60
+        while not self._ready.wait(0.05):
+            if not self._proc.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the reader process did not read (exit code "
+                                   f"{self._proc.exitcode})")
+
+    def join(self) -> None:
+        self.latencies, self.errors = self._results.recv()
+        self._proc.join()
 
 
 class Profiler:
@@ -447,7 +471,8 @@ def main() -> int:
                     f"peak {r['rss_peak']} MiB; ready {r['ready']:.2f} s after spawn")
             print(line, flush=True)
             summary.append((n, r))
-    print("\nsummary (N, full s / x floor, one-changed s / x decode, read p99 ms, "
+    print("\nsummary (N, full s / x floor, one-changed s / x decode, read p99 ms (the "
+          "higher of the two PUTs), "
           "collections during the full PUT ms, peak RSS MiB)")
     for n in sorted({n for n, _ in summary}):
         rs = [r for m, r in summary if m == n]
@@ -458,7 +483,9 @@ def main() -> int:
               + " s (" + " / ".join(
                   f"{r['one_changed']['visible'] / r['floor']['decode']:.1f}x"
                   for r in rs)
-              + "); read p99 " + " / ".join(f"{r['full']['read_p99'] * 1e3:.0f}" for r in rs)
+              + "); read p99 " + " / ".join(
+                  f"{max(r['full']['read_p99'], r['one_changed']['read_p99']) * 1e3:.0f}"
+                  for r in rs)
               + " ms; gc " + " / ".join(f"{r['full']['gc_seconds'] * 1e3:.0f}" for r in rs)
               + " ms; peak " + " / ".join(str(r["rss_peak"]) for r in rs) + " MiB; floor "
               + f"{statistics.median(r['floor']['total'] for r in rs):.3f} s")
