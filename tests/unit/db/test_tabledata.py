@@ -103,7 +103,7 @@ def test_sqlite_keeps_no_copy_of_a_big_stored_text(tmp_path):
     assert len(tabledata._encode(added)) >= api.BIG_VALUE
     before = lib.sqlite3_memory_used()
     tabledata.store_table(database, "ds", "t", rows)                 # inserts: 2.3 MB
-    seq = tabledata.store_table(database, "ds", "t", rows[1:])       # updates
+    tabledata.store_table(database, "ds", "t", rows[1:])             # updates: seq 2
     seq = tabledata.store_change(database, "ds", "t", rows=rows[1:] + added, added=added,
                                  removed=[], known_seq=2)            # a 1.2 MB journal entry
     held = lib.sqlite3_memory_used() - before
