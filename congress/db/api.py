@@ -352,26 +352,13 @@ def connection_or_database(
     return decorate
 
 
-#: a bound value at least this long (characters) is big (see :func:`bound_big_value`)
+# ---------------------------------------------------------------------- SQLite details
+#: a bound value at least this long (characters or bytes) is big: see _install_sqlite_hooks
 BIG_VALUE = 1 << 20
 
 _CLOSE_AT_CHECKIN = "congress_close_at_checkin"
 
 
-def bound_big_value(conn: Connection) -> None:
-    """Say that a statement of ``conn`` bound a big value (a stored table's text): on SQLite,
-    the connection is closed when it goes back to the pool, and the next use opens a new one.
-
-    pysqlite keeps each connection's last 128 statements prepared, and SQLite keeps the values
-    last bound to a statement until it runs again (a reset does not clear them): each pooled
-    connection that had stored a 100k-row table held a copy of its 10 MB text (two after an
-    insert) for as long as it lived. Other databases keep nothing; an in-memory SQLite
-    database lives in its one connection, which stays."""
-    if conn.dialect.name == "sqlite":
-        conn.info[_CLOSE_AT_CHECKIN] = True
-
-
-# ---------------------------------------------------------------------- SQLite details
 def _sqlite_is_memory(url: Any) -> bool:
     database = url.database
     if not database or database == ":memory:":
@@ -423,8 +410,15 @@ def _install_sqlite_hooks(engine: Engine, *, wal: bool, busy_timeout: float) -> 
     pysqlite otherwise starts transactions lazily before the first write, so reads earlier in a
     transaction would not be part of it. Write transactions use ``BEGIN IMMEDIATE``: they take
     the write lock at once (waiting up to the busy timeout) instead of failing when a read
-    lock must be upgraded. A file's connection that bound a big value is closed when it goes
-    back to the pool (:func:`bound_big_value`).
+    lock must be upgraded.
+
+    A file's connection that bound a big value (:data:`BIG_VALUE`: a pushed table's text, a
+    big journal entry) is closed when it goes back to the pool, and the next use opens a new
+    one. pysqlite keeps each connection's last 128 statements prepared, and SQLite keeps the
+    values last bound to a statement until it runs again (a reset does not clear them): each
+    pooled connection that had stored a 100k-row table held a copy of its 10 MB text (two
+    after an insert) for as long as it lived. An in-memory database lives in its one
+    connection, which stays.
     """
 
     @event.listens_for(engine, "connect")
@@ -444,6 +438,15 @@ def _install_sqlite_hooks(engine: Engine, *, wal: bool, busy_timeout: float) -> 
             cursor.close()
 
     if wal:     # a file: its connections can be closed
+        @event.listens_for(engine, "before_cursor_execute")
+        def _on_execute(conn: Connection, _cursor: Any, _statement: str, parameters: Any,
+                        _context: Any, executemany: bool) -> None:
+            # the values that stay bound are the last set's
+            last = parameters[-1] if executemany and parameters else parameters
+            values = last.values() if isinstance(last, dict) else last or ()
+            if any(isinstance(v, (str, bytes)) and len(v) >= BIG_VALUE for v in values):
+                conn.info[_CLOSE_AT_CHECKIN] = True
+
         @event.listens_for(engine, "checkin")
         def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
             if record.info.pop(_CLOSE_AT_CHECKIN, False):

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
-from congress.db import _util, api
+from congress.db import _util
 from congress.db.api import connection_or_database
 from congress.db.schema import dstabledata, dstabledeltas
 
@@ -82,8 +82,6 @@ def _write_base(conn: Connection, ds_id: str, tablename: str, text: str) -> None
     # The (big) text is an execution parameter, never a value of the statement: SQLAlchemy's
     # compiled-statement cache keeps the first statement of each shape, values and all, for
     # the life of the process.
-    if len(text) >= api.BIG_VALUE:
-        api.bound_big_value(conn)
     where = (dstabledata.c.ds_id == ds_id, dstabledata.c.tablename == tablename)
     update = dstabledata.update().where(*where)
     # MySQL dialects count matched (not changed) rows, so rowcount says whether the row exists.
@@ -149,11 +147,9 @@ def store_change(conn: Connection, ds_id: str, tablename: str, *,
         return _store_full(conn, ds_id, tablename, rows, last_seq)
     if not change:
         return last_seq
-    entry = {"ds_id": ds_id, "tablename": tablename, "seq": last_seq + 1, "nrows": change,
-             "added": _encode(added), "removed": _encode(removed)}
-    if len(entry["added"]) + len(entry["removed"]) >= api.BIG_VALUE:
-        api.bound_big_value(conn)
-    conn.execute(dstabledeltas.insert(), entry)
+    conn.execute(dstabledeltas.insert(), {
+        "ds_id": ds_id, "tablename": tablename, "seq": last_seq + 1, "nrows": change,
+        "added": _encode(added), "removed": _encode(removed)})
     return last_seq + 1
 
 
