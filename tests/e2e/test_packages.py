@@ -489,22 +489,28 @@ def dsd_started(nodes: list[Host]) -> str | None:
     return m.group(1) if m and m.group(1) in {n.name for n in nodes} else None
 
 
-def failover_diagnostics(nodes: list[Host]) -> str:
-    """The cluster's state, fail counts and recent logs of each host (for a failed
-    failover: a run of this test once timed out waiting for the resource to move)."""
+def host_diagnostics(nodes: list[Host], commands: list[list[str]]) -> str:
+    """The output of ``commands`` on each host (for a failed step: never raises)."""
     out = []
     for h in nodes:
-        for cmd in (["crm_mon", "-1", "-r", "-f"],
-                    ["ps", "-eo", "pid,user,etime,args"],
-                    ["ls", "-l", "--full-time", "/run/congress"],
-                    ["journalctl", "--no-pager", "-n", "60", "-u", "pacemaker"],
-                    ["tail", "-n", "150", "/var/log/congress/datasource-datasource-node.log"]):
+        for cmd in commands:
             try:
-                text = h.out(cmd, check=False)
+                text = h.out(cmd, check=False, timeout=60)
             except Exception as e:  # noqa: BLE001 (diagnostics only: never hide the failure)
                 text = f"({type(e).__name__}: {e})"
             out.append(f"--- {h.name}: {' '.join(cmd)}\n{text}")
     return "\n".join(out)
+
+
+def failover_diagnostics(nodes: list[Host]) -> str:
+    """The cluster's state, fail counts and recent logs of each host (for a failed
+    failover: a run of this test once timed out waiting for the resource to move)."""
+    return host_diagnostics(nodes, [
+        ["crm_mon", "-1", "-r", "-f"],
+        ["ps", "-eo", "pid,user,etime,args"],
+        ["ls", "-l", "--full-time", "/run/congress"],
+        ["journalctl", "--no-pager", "-n", "60", "-u", "pacemaker"],
+        ["tail", "-n", "150", "/var/log/congress/datasource-datasource-node.log"]])
 
 
 # Debian's hook that tells maintainer scripts whether they may start a service (exit 101: no)
@@ -517,17 +523,10 @@ exit 0
 
 def cluster_start_diagnostics(nodes: list[Host]) -> str:
     """What systemd, corosync and pacemaker said on each host (a start that did not finish)."""
-    out = []
-    for h in nodes:
-        for cmd in (["systemctl", "list-jobs", "--no-pager"],
-                    ["systemctl", "status", "--no-pager", "corosync", "pacemaker"],
-                    ["journalctl", "--no-pager", "-n", "80", "-u", "corosync", "-u", "pacemaker"]):
-            try:
-                text = h.out(cmd, check=False, timeout=30)
-            except Exception as e:  # noqa: BLE001 (diagnostics only: never hide the failure)
-                text = f"({type(e).__name__}: {e})"
-            out.append(f"--- {h.name}: {' '.join(cmd)}\n{text}")
-    return "\n".join(out)
+    return host_diagnostics(nodes, [
+        ["systemctl", "list-jobs", "--no-pager"],
+        ["systemctl", "status", "--no-pager", "corosync", "pacemaker"],
+        ["journalctl", "--no-pager", "-n", "80", "-u", "corosync", "-u", "pacemaker"]])
 
 
 def _parallel(fn, hosts: list[Host]) -> None:
