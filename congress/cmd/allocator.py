@@ -16,7 +16,7 @@ create / PUT / delete cycles"), with no Python object retained. Three things bri
 * :class:`Trimmer`: ``malloc_trim(0)`` returns the free pages inside the heaps (not only at
   their top) to the system. A background thread calls it once the bytes malloc holds free have
   grown by ``threshold`` since the last trim (``mallinfo2``: a walk of malloc's free lists, no
-  system call), or the resident set has while bulk work held it off, so it runs after a
+  system call), or the resident set has while as much lies free, so it runs after a
   datasource or policy is deleted or a big push has been absorbed and its request body freed,
   whatever node or thread freed it, and not on any request's path (nor while a push or an
   engine batch is in progress). ctypes releases the GIL during both calls.
