@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.functional.conftest import assert_error
+from tests.functional.harness import wait_for
 
 pytestmark = pytest.mark.functional
 
@@ -26,6 +27,11 @@ def test_cross_product_of_1000_rows_is_refused_and_rolled_back(srv) -> None:
     assert r.status == 200, r
     r = srv.post("/v1/policies/classification/rules", {"rule": "host(x) :- inv:data(x)"})
     assert r.status == 201, r
+    # the engine absorbs a push after the PUT answers: the refusal below is the rule's only
+    # once host holds the 1,000 rows (else the rows' arrival is what gets refused)
+    wait_for(lambda: len((srv.get("/v1/policies/classification/tables/host/rows").json
+                          or {}).get("results", ())) == 1000, timeout=30,
+             message="1,000 rows of classification:host")
     rules_before = srv.get("/v1/policies/classification/rules").json["results"]
 
     started = time.monotonic()
