@@ -46,6 +46,9 @@ class DatasourceData:
             if pub in self.rt.policies:
                 self.rt.replace_table(pub, table, [])
             LOG.info("unsubscribed from %s:%s", pub, table)
+        # the age of the last update is reported for datasources still subscribed to only
+        for pub in set(self.data_applied_at) - {p for p, _ in self.subscribed}:
+            del self.data_applied_at[pub]
 
     def receive_data(self, publisher_id: str, table: str, update: TableUpdate) -> None:
         """Apply a snapshot or delta of a subscribed table.

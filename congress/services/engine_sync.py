@@ -20,6 +20,7 @@ from congress.db import datasources as db_datasources
 from congress.db import policies as db_policies
 from congress.policy import kinds
 from congress.policy.runtime import Update
+from congress.services import metrics
 
 LOG = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ class DatabaseSync:
         for name in list(self.datasources):
             if name not in wanted or wanted[name]["id"] != self.datasources[name]["id"]:
                 self.datasources.pop(name)
+                metrics.forget_datasource(name)
                 if name in self.rt.policies and self.rt.policies[name].kind == kinds.DATASOURCE:
                     self._drop_policy(name)
                     LOG.info("datasource policy %s removed", name)

@@ -13,6 +13,8 @@ from typing import Any
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
+from congress.bus import metrics as bus_metrics
+
 _BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 CHANGE_SECONDS = Histogram(
@@ -29,6 +31,26 @@ ACTIONS = Counter(
     "congress_actions_total",
     "Actions derived by execute[...] rules or asked through the API, by outcome "
     "(requested, not_executed, failed).", ["service", "outcome"])
+
+#: the outcomes ACTIONS counts
+_OUTCOMES = ("requested", "not_executed", "failed")
+
+
+def forget_datasource(name: str) -> None:
+    """Drop the series labelled with datasource ``name`` (deleted): a cloud that creates and
+    deletes datasources under new names would otherwise keep a histogram or counter per name
+    ever used, in every process, and scrape them all for good. A datasource created again
+    under the name starts its series afresh."""
+    series = [(DATA_SECONDS, (name,)), (DATA_REJECTED, (name,)),
+              (bus_metrics.RPC_SECONDS, (name,)), (bus_metrics.RPC_TIMEOUTS, (name,)),
+              (bus_metrics.RPC_REFUSED, (name,))]
+    series += [(ACTIONS, (name, outcome)) for outcome in _OUTCOMES]
+    for metric, labels in series:
+        try:
+            metric.remove(*labels)
+        except KeyError:        # never observed (prometheus_client before 0.17 raises)
+            pass
+
 
 _ENGINES: weakref.WeakSet[Any] = weakref.WeakSet()
 _MANAGERS: weakref.WeakSet[Any] = weakref.WeakSet()

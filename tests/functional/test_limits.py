@@ -115,3 +115,30 @@ def test_metrics_of_a_live_server(srv) -> None:
                  found["congress_datasource_poll_age_seconds"]}["inv"] < 60
     # the garbage collector's pauses (a server of this size has collected by now)
     assert sum(v for _, v in found["congress_gc_pause_seconds_count"]) >= 1
+
+
+def test_a_deleted_datasource_leaves_no_metric_series(srv) -> None:
+    """The per-datasource series go with the datasource: a cloud that creates and deletes
+    datasources under new names does not keep (and scrape) one histogram per name ever used."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def labelled(name: str) -> set[str]:
+        r = srv.get("/metrics")
+        assert r.status == 200, r
+        return {s.name for family in text_string_to_metric_families(r.raw.decode())
+                for s in family.samples
+                if name in (s.labels.get("datasource"), s.labels.get("service"))}
+
+    if srv.proc is None or srv.proc.poll() is not None:
+        srv.start()
+    r = srv.post("/v1/data-sources", {"name": "brief", "driver": "push",
+                                      "config": {"description": "rows"}})
+    assert r.status == 201, r
+    r = srv.post("/v1/policies/classification/rules", {"rule": "briefly(x) :- brief:data(x)"})
+    assert r.status == 201, r
+    assert srv.request("PUT", "/v1/data-sources/brief/tables/data/rows", [["b1"]]).status == 200
+    wait_for(lambda: "congress_engine_data_update_seconds_count" in labelled("brief"),
+             message="the engine's series of datasource brief")
+    assert srv.request("DELETE", "/v1/data-sources/brief").status == 200
+    wait_for(lambda: not labelled("brief"), message="no series of datasource brief")
+    assert "congress_engine_data_update_seconds_count" in labelled("inv")      # the others stay
