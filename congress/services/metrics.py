@@ -48,7 +48,7 @@ def forget_datasource(name: str) -> None:
     for metric, labels in series:
         try:
             metric.remove(*labels)
-        except KeyError:        # never observed (prometheus_client before 0.17 raises)
+        except KeyError:        # never observed: older prometheus_client (0.16, Debian 12) raises
             pass
 
 
