@@ -84,20 +84,25 @@ def test_cross_product_of_1000_rows_is_refused_and_rolled_back(srv) -> None:
     assert len(texts) == len(rules_before) + 1
 
 
-def test_metrics_of_a_live_server(srv) -> None:
+def metric_samples(srv) -> list:
+    """The samples ``/metrics`` serves now (name, labels, value ...)."""
     from prometheus_client.parser import text_string_to_metric_families
 
+    r = srv.get("/metrics")
+    assert r.status == 200, r
+    return [s for family in text_string_to_metric_families(r.raw.decode())
+            for s in family.samples]
+
+
+def test_metrics_of_a_live_server(srv) -> None:
     if srv.proc is None or srv.proc.poll() is not None:
         srv.start()
     assert srv.request("PUT", "/v1/data-sources/inv/tables/data/rows", [["m1"]]).status == 200
     assert srv.post("/v1/policies/classification/rules",
                     {"rule": "seen(x) :- inv:data(x)"}).status == 201
-    r = srv.get("/metrics")
-    assert r.status == 200, r
     found = {}
-    for family in text_string_to_metric_families(r.raw.decode()):
-        for s in family.samples:
-            found.setdefault(s.name, []).append((s.labels, s.value))
+    for s in metric_samples(srv):
+        found.setdefault(s.name, []).append((s.labels, s.value))
     rows = {lab["policy"]: v for lab, v in found["congress_policy_rows"]}
     assert rows["inv"] >= 1 and rows["classification"] >= 1
     ages = {lab["datasource"]: v for lab, v in found["congress_datasource_update_age_seconds"]}
@@ -120,13 +125,8 @@ def test_metrics_of_a_live_server(srv) -> None:
 def test_a_deleted_datasource_leaves_no_metric_series(srv) -> None:
     """The per-datasource series go with the datasource: a cloud that creates and deletes
     datasources under new names does not keep (and scrape) one histogram per name ever used."""
-    from prometheus_client.parser import text_string_to_metric_families
-
     def labelled(name: str) -> set[str]:
-        r = srv.get("/metrics")
-        assert r.status == 200, r
-        return {s.name for family in text_string_to_metric_families(r.raw.decode())
-                for s in family.samples
+        return {s.name for s in metric_samples(srv)
                 if name in (s.labels.get("datasource"), s.labels.get("service"))}
 
     if srv.proc is None or srv.proc.poll() is not None:
